@@ -1,0 +1,163 @@
+"""``dlcourse build``: jupytext sources → nbgrader source notebooks.
+
+Authors write percent-format sources whose cell headers say what nbgrader
+needs (``nbgrader="solution"``, ``"tests"``, ``"readonly"``, ``grade_id``,
+``points``, ``checks``). The build turns those into nbgrader's cell metadata,
+appends to every tests cell the hidden region that runs its checks, pins the
+kernelspec and lets plugins modify the notebook.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+from nbformat import NotebookNode
+
+from dlcourse.coursedir import Course, CourseError
+from dlcourse.manager import Hooks
+from dlcourse.types import NotebookSource, Topic
+
+NBGRADER_SCHEMA = 3
+SOURCE_KEYS = ("nbgrader", "grade_id", "points", "checks", "lines_to_next_cell")
+CELL_ROLES = ("solution", "tests", "readonly", "manual")
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+HIDDEN_END = "### END HIDDEN TESTS"
+SOLUTION_BEGIN = "### BEGIN SOLUTION"
+
+
+class BuildError(CourseError):
+    """A notebook source is malformed; the message names the file and the cell."""
+
+
+def hidden_region(check_ids: list[str], points: float) -> str:
+    """The code that a grade cell runs after its public tests.
+
+    Under stock nbgrader it runs the checks in the kernel and its value (the
+    points earned) is nbgrader's partial credit; ``dlcourse grade`` reads the
+    check ids from the cell metadata and runs them outside the kernel.
+    """
+    return "\n".join(
+        [
+            HIDDEN_BEGIN,
+            "from dlcourse.checking import run_hidden_checks as _dlcourse_run_hidden_checks",
+            f"_dlcourse_run_hidden_checks({json.dumps(check_ids)}, globals(), points={points!r})",
+            HIDDEN_END,
+        ]
+    )
+
+
+def _nbgrader_metadata(role: str, grade_id: str, points: float | None, cell_type: str) -> dict[str, Any]:
+    return {
+        "grade": role in ("tests", "manual"),
+        "solution": role in ("solution", "manual"),
+        "locked": role in ("tests", "readonly"),
+        "grade_id": grade_id,
+        "schema_version": NBGRADER_SCHEMA,
+        **({"points": points} if role in ("tests", "manual") else {}),
+    }
+
+
+def convert_cell(cell: NotebookNode, where: str, known_checks: set[str] | None) -> None:
+    """Translate one source cell's metadata to nbgrader's, in place."""
+    meta = cell.metadata
+    role = meta.get("nbgrader")
+    grade_id, points, checks = meta.get("grade_id"), meta.get("points"), meta.get("checks") or []
+    for key in SOURCE_KEYS:
+        meta.pop(key, None)
+    if role is None:
+        if grade_id or points or checks:
+            raise BuildError(f"{where}: grade_id/points/checks given without nbgrader=...")
+        return
+    if role not in CELL_ROLES:
+        raise BuildError(f"{where}: nbgrader={role!r}; expected one of {', '.join(CELL_ROLES)}")
+    if not grade_id:
+        raise BuildError(f"{where}: nbgrader={role!r} needs a grade_id")
+    if role in ("tests", "manual") and not (isinstance(points, (int, float)) and points > 0):
+        raise BuildError(f"{where} ({grade_id}): a {role} cell needs points > 0")
+    if role == "solution" and cell.cell_type == "code" and SOLUTION_BEGIN not in cell.source:
+        raise BuildError(f"{where} ({grade_id}): a solution cell needs a '{SOLUTION_BEGIN}' region")
+    if checks and role != "tests":
+        raise BuildError(f"{where} ({grade_id}): only tests cells name checks")
+    unknown = [c for c in checks if known_checks is not None and c not in known_checks]
+    if unknown:
+        raise BuildError(f"{where} ({grade_id}): unknown hidden checks {unknown}")
+    meta["nbgrader"] = _nbgrader_metadata(role, grade_id, float(points) if points else None, cell.cell_type)
+    if checks:
+        meta["dlcourse"] = {"checks": list(checks)}
+        cell.source = cell.source.rstrip() + "\n" + hidden_region(list(checks), float(points))
+
+
+def build_notebook(source: NotebookSource, topic: Topic, hooks: Hooks) -> NotebookNode:
+    """Read ``source`` and return the nbgrader source notebook."""
+    if not source.path.is_file():
+        raise BuildError(f"{source.path}: notebook source not found (topic {topic.slug})")
+    try:
+        notebook = jupytext.read(source.path, fmt="py:percent")
+    except Exception as error:  # noqa: BLE001 - any parse error is the author's to fix
+        raise BuildError(f"{source.path}: cannot be read as a jupytext percent notebook ({error})") from error
+    checks = hooks.checks(topic)
+    known = {check.id for check in checks} if checks else None
+    grade_ids: set[str] = set()
+    for index, cell in enumerate(notebook.cells, start=1):
+        convert_cell(cell, f"{source.path}: cell {index}", known)
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in grade_ids:
+            raise BuildError(f"{source.path}: cell {index}: duplicate grade_id {grade_id!r}")
+        if grade_id:
+            grade_ids.add(grade_id)
+    kernel = hooks.kernel_name(topic, source)
+    notebook.metadata = nbformat.from_dict(
+        {
+            "kernelspec": {"name": kernel, "display_name": _display_name(kernel), "language": "python"},
+            "language_info": {"name": "python"},
+            "dlcourse": {
+                "topic": topic.slug,
+                "assignment": source.assignment,
+                "kind": source.kind,
+                "time_limit": source.time_limit,
+            },
+        }
+    )
+    hooks.modify_notebook(notebook, source, "source")
+    nbformat.validate(notebook)
+    return notebook
+
+
+def _display_name(kernel: str) -> str:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        return KernelSpecManager().get_kernel_spec(kernel).display_name
+    except NoSuchKernel:
+        return kernel
+
+
+def build_course(course: Course, slugs: list[str] | None = None, hooks: Hooks | None = None) -> list[Path]:
+    """Build every notebook of the chosen topics (all when ``slugs`` is empty)."""
+    hooks = hooks or Hooks.load(course)
+    try:
+        topics = [hooks.topic(slug) for slug in slugs] if slugs else hooks.topics()
+    except KeyError as error:
+        raise CourseError(str(error.args[0])) from None
+    written = []
+    for topic in topics:
+        sources = hooks.notebooks(topic)
+        if not sources:
+            raise BuildError(f"topic {topic.slug!r} registers no notebooks")
+        for source in sources:
+            notebook = build_notebook(source, topic, hooks)
+            target = course.source_dir(source.assignment) / f"{source.name}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, target)
+            written.append(target)
+    return written
+
+
+def time_limit(notebook_path: Path) -> float:
+    """The wall-time budget a built notebook declares (60 s when absent)."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    return float(notebook.metadata.get("dlcourse", {}).get("time_limit", 60.0))

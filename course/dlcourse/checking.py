@@ -1,0 +1,226 @@
+"""What hidden checks see of a student, and how a grade cell runs them.
+
+A check never touches the student's objects directly: it asks a
+:class:`Student` to call a function (or run a driver) with challenge inputs
+and gets back *plain data* (numbers, strings, NumPy arrays, lists, tuples and
+dicts of those), so the same check runs unchanged in the kernel (stock
+nbgrader) or across a sandbox boundary (``dlcourse grade``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import importlib
+import io
+import os
+import warnings
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from dlcourse.types import CaseResult, Check
+
+SEED_ENV = "DLCOURSE_GRADING_SEED"
+
+#: Types that cross the student/grader boundary unchanged.
+_SCALARS = (bool, int, float, complex, str, type(None))
+
+
+class StudentError(Exception):
+    """The student's code failed or returned something unusable.
+
+    The message is student-safe: it says what went wrong in the student's
+    code, never what the check expected.
+    """
+
+
+class Student(Protocol):
+    """The student's notebook, as a hidden check may use it."""
+
+    def has(self, name: str) -> bool:
+        """Whether the notebook defines ``name``."""
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the student's ``name(*args, **kwargs)``; return plain data."""
+
+    def run(self, driver: str, *args: Any, **kwargs: Any) -> Any:
+        """Run ``driver`` ("module:function", student-safe code shipped with
+        the topic) as ``function(namespace, *args, **kwargs)``; return plain data."""
+
+
+def to_plain(value: Any, *, _depth: int = 0) -> Any:
+    """Convert ``value`` to plain data, or raise :class:`StudentError`.
+
+    Arrays and tensors become fresh float/int NumPy arrays (subclasses and
+    object arrays are refused), so nothing the student defined can ride back
+    into the check.
+    """
+    if _depth > 20:
+        raise StudentError("returned a structure nested too deeply")
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if _is_tensor(value):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biufc":
+            raise StudentError(f"returned an array of dtype {value.dtype}; expected numbers")
+        return np.array(value, subok=False, copy=True)
+    if isinstance(value, (list, tuple)):
+        items = [to_plain(item, _depth=_depth + 1) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v, _depth=_depth + 1) for k, v in value.items()}
+    raise StudentError(f"returned an object of type {type(value).__name__}; expected numbers or arrays")
+
+
+def _is_tensor(value: Any) -> bool:
+    module = type(value).__module__
+    return module.startswith("torch") and hasattr(value, "detach")
+
+
+class InKernelStudent:
+    """A :class:`Student` over a namespace in the same interpreter.
+
+    Used when plain ``nbgrader autograde`` runs a grade cell: weaker than the
+    sandbox (the student could tamper with it) but the same checks.
+    """
+
+    def __init__(self, namespace: Mapping[str, Any]) -> None:
+        self._namespace = namespace
+
+    def has(self, name: str) -> bool:
+        return callable(self._namespace.get(name))
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        function = self._namespace.get(name)
+        if not callable(function):
+            raise StudentError(f"`{name}` is not defined as a function in your notebook")
+        return self._guarded(name, function, *args, **kwargs)
+
+    def run(self, driver: str, *args: Any, **kwargs: Any) -> Any:
+        module_name, _, function_name = driver.partition(":")
+        function = getattr(importlib.import_module(module_name), function_name)
+        return self._guarded(function_name, function, self._namespace, *args, **kwargs)
+
+    def _guarded(self, label: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        args, kwargs = copy.deepcopy((args, kwargs))  # the check keeps its own inputs
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                result = function(*args, **kwargs)
+        except NotImplementedError:
+            raise StudentError(f"`{label}` is not implemented yet") from None
+        except Exception as error:  # noqa: BLE001 - any student error becomes a message
+            raise StudentError(f"`{label}` raised {type(error).__name__}: {_short(error)}") from None
+        return to_plain(result)
+
+
+def _short(error: BaseException, limit: int = 200) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return text[:limit]
+
+
+def check_rng(check_id: str) -> np.random.Generator:
+    """The RNG a check draws its challenge inputs from.
+
+    Seeded from the check id and ``DLCOURSE_GRADING_SEED`` (the grader sets it
+    per assignment and student), so grading is reproducible and different
+    students get different inputs.
+    """
+    salt = os.environ.get(SEED_ENV, "0")
+    digest = hashlib.sha256(f"{check_id}:{salt}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def run_check(check: Check, student: Student) -> list[CaseResult]:
+    """Run one check; a student error or a crash becomes a failed case.
+
+    Never raises: a check bug is reported as a failed case with a neutral
+    message (and the detail kept for the instructor's log).
+    """
+    try:
+        cases = list(check.run(student, check_rng(check.id)))
+    except StudentError as error:
+        return [CaseResult(False, f"{check.title}: {error}")]
+    except Exception as error:  # noqa: BLE001 - a broken check must not crash grading
+        return [CaseResult(False, f"{check.title}: could not be checked ({type(error).__name__})")]
+    return cases or [CaseResult(False, f"{check.title}: no cases ran")]
+
+
+def score_cases(cases: Sequence[CaseResult]) -> float:
+    """Fraction of case weight that passed, in [0, 1]."""
+    total = sum(case.weight for case in cases)
+    return sum(case.weight for case in cases if case.passed) / total if total > 0 else 0.0
+
+
+def run_hidden_checks(check_ids: Iterable[str], namespace: Mapping[str, Any], points: float) -> float:
+    """Run checks in the kernel and return the points earned (nbgrader partial credit).
+
+    This is what a grade cell's hidden region calls under stock nbgrader.
+    Messages go to stdout (student-safe); nothing goes to stderr, since
+    nbgrader gives 0 to a grade cell that writes there.
+    """
+    from dlcourse.manager import Hooks
+
+    ids = list(check_ids)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            known = Hooks.load().all_checks()
+        except Exception as error:  # noqa: BLE001 - a broken install is reported, not raised
+            print(f"hidden checks could not be loaded ({type(error).__name__}): ask your instructor")
+            known = {}
+        student = InKernelStudent(namespace)
+        fractions = []
+        for check_id in ids:
+            check = known.get(check_id)
+            if check is None:
+                print(f"[hidden check {check_id}] is not installed: ask your instructor")
+                fractions.append(0.0)
+                continue
+            cases = run_check(check, student)
+            fractions.append(score_cases(cases))
+            print(format_cases(check, cases))
+    earned = points * (sum(fractions) / len(fractions) if fractions else 0.0)
+    return round(earned, 4)
+
+
+def format_cases(check: Check, cases: Sequence[CaseResult]) -> str:
+    """A short student-facing report of one check."""
+    passed = sum(1 for case in cases if case.passed)
+    lines = [f"{check.title}: {passed}/{len(cases)} hidden cases passed"]
+    lines += [f"  - {case.message}" for case in cases if not case.passed]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------- helpers for check authors
+
+
+def rel_error(a: Any, b: Any) -> float:
+    """``max|a-b| / max(1e-8, |a|+|b|)`` elementwise, the usual gradient-check measure."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))) if a.size else 0.0
+
+
+def compare_array(
+    label: str, got: Any, expected: np.ndarray, *, atol: float = 1e-8, rtol: float = 1e-6, hint: str = ""
+) -> CaseResult:
+    """Compare ``got`` with ``expected``; the message names shapes, never values."""
+    expected = np.asarray(expected)
+    try:
+        got_array = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return CaseResult(False, f"{label}: returned {type(got).__name__}, expected an array")
+    if got_array.shape != expected.shape:
+        return CaseResult(False, f"{label}: shape {got_array.shape}, expected {expected.shape}")
+    if not np.all(np.isfinite(got_array)):
+        return CaseResult(False, f"{label}: result contains NaN or inf")
+    if not np.allclose(got_array, expected, atol=atol, rtol=rtol):
+        err = rel_error(got_array, expected)
+        suffix = f" ({hint})" if hint else ""
+        return CaseResult(False, f"{label}: wrong values, relative error {err:.1e}{suffix}")
+    return CaseResult(True, f"{label}: ok")

@@ -1,0 +1,207 @@
+"""The ``dlcourse`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from dlcourse.coursedir import Course, CourseError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _course(args: argparse.Namespace) -> Course:
+    return Course.open(args.course)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from dlcourse.coursedir import init_course
+
+    course = init_course(args.directory, args.course_id, args.exchange)
+    print(f"created course {course.root} (config: {course.config_file.name})")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from dlcourse.manager import describe_plugins, get_plugin_manager
+
+    records = describe_plugins(get_plugin_manager())
+    if not args.all:
+        records = [r for r in records if r["name"] != "dlcourse.defaults"]
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    for record in records:
+        print(f"{record['name']} ({record['distribution']} {record['version']})")
+        for hook in record["hooks"]:
+            print(f"    {hook}")
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from dlcourse.manager import Hooks
+
+    hooks = Hooks.load()
+    for topic in hooks.topics():
+        notebooks = ", ".join(f"{s.assignment}/{s.name} ({s.kind})" for s in hooks.notebooks(topic))
+        checks = len(hooks.checks(topic))
+        print(f"{topic.slug:<16} {topic.title}\n{'':<16} notebooks: {notebooks}; hidden checks: {checks}")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from dlcourse.build import build_course
+
+    course = _course(args)
+    for path in build_course(course, args.topics or None):
+        print(f"built {path.relative_to(course.root)}")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from dlcourse.nbgrader_ops import generate_assignment, release_to_exchange
+
+    course = _course(args)
+    release = generate_assignment(course, args.assignment)
+    print(f"generated {release.relative_to(course.root)}")
+    if release_to_exchange(course, args.assignment):
+        print(f"released {args.assignment} to the exchange")
+    else:
+        print("no exchange configured: hand out the release folder yourself")
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from dlcourse.nbgrader_ops import collect_from_exchange
+
+    students = collect_from_exchange(_course(args), args.assignment)
+    print(f"collected {len(students)} submission(s): {', '.join(students) or 'none'}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from dlcourse_graders.grade import grade_assignment, print_progress, summary_table
+    from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+
+    engine = NbgraderAutogradeEngine(wall_limit=args.wall_limit)
+    results = grade_assignment(_course(args), args.assignment, args.student or None, engine=engine,
+                               progress=print_progress())
+    print(summary_table(results))
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from dlcourse_graders.feedback import generate_feedback
+
+    course = _course(args)
+    files = generate_feedback(course, args.assignment, args.student or None)
+    print(f"wrote {len(files)} feedback file(s) under {(course.root / 'feedback').relative_to(course.root)}/")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from dlcourse.manager import Hooks
+    from dlcourse_graders.export import grade_rows
+    from dlcourse_graders.gradebook import open_gradebook
+
+    course = _course(args)
+    with open_gradebook(course) as gradebook:
+        rows = grade_rows(gradebook, [args.assignment] if args.assignment else None)
+    destination = Path(args.to) if args.to else course.root / "grades.csv"
+    Hooks.load(course).export_grades(rows, destination, args.format)
+    print(f"wrote {len(rows)} row(s) to {destination}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from dlcourse_graders.validate import validate_assignment
+
+    course = _course(args)
+    assignments = args.assignments or [a for a in course.assignments() if not a.endswith("_lesson")]
+    ok = True
+    for assignment in assignments:
+        report = validate_assignment(course, assignment)
+        print(report.render())
+        ok = ok and report.passed
+    return 0 if ok else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dlcourse.demo import run_demo
+
+    return run_demo(Path(args.course), args.topics or None)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from dlcourse.doctor import diagnose
+
+    problems = 0
+    for check in diagnose(Path(args.course)):
+        print(f"[{'ok' if check.ok else '!!'}] {check.name}: {check.detail}")
+        problems += 0 if check.ok or check.advisory else 1
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``dlcourse``."""
+    parser = argparse.ArgumentParser(prog="dlcourse", description="An auto-graded deep-learning course.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Command, help_text: str, course: bool = True) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if course:
+            command.add_argument("--course", default=".", metavar="DIR",
+                                 help="the course directory (default: the current directory)")
+        command.set_defaults(handler=handler)
+        return command
+
+    p = add("init", cmd_init, "create an nbgrader course directory", course=False)
+    p.add_argument("directory")
+    p.add_argument("--course-id", default=None, help="nbgrader course id (default: the folder name)")
+    p.add_argument("--exchange", default=None, metavar="DIR", help="a local exchange directory to use")
+    p = add("plugins", cmd_plugins, "list installed plugins and their hooks", course=False)
+    p.add_argument("--all", action="store_true", help="include the core defaults")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add("topics", cmd_topics, "list installed topics", course=False)
+    p = add("build", cmd_build, "build topic notebooks into COURSE/source/")
+    p.add_argument("topics", nargs="*", metavar="TOPIC")
+    p = add("release", cmd_release, "generate the student version and release it")
+    p.add_argument("assignment")
+    p = add("collect", cmd_collect, "collect submissions from the exchange")
+    p.add_argument("assignment")
+    p = add("grade", cmd_grade, "grade every submission of an assignment")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--wall-limit", type=float, default=None, metavar="SECONDS",
+                   help="wall time per submission (default: the notebooks' budget + 30 s)")
+    p = add("feedback", cmd_feedback, "write feedback without hidden tests")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append")
+    p = add("export", cmd_export, "export grades with a status column")
+    p.add_argument("--assignment", default=None)
+    p.add_argument("--to", default=None, metavar="FILE", help="destination (default: COURSE/grades.csv)")
+    p.add_argument("--format", default="csv")
+    p = add("validate", cmd_validate, "check assignments before release")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p = add("demo", cmd_demo, "build, release and grade a simulated class", course=False)
+    p.add_argument("--course", required=True, metavar="DIR", help="a new directory for the demo course")
+    p.add_argument("topics", nargs="*", metavar="TOPIC")
+    add("doctor", cmd_doctor, "report what this machine needs for dlcourse")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dlcourse`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except CourseError as error:
+        print(f"dlcourse {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

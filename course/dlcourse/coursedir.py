@@ -1,0 +1,126 @@
+"""The course directory: nbgrader's layout plus dlcourse's settings."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG_FILE = "nbgrader_config.py"
+
+
+class CourseError(Exception):
+    """A user mistake about the course (missing directory, unknown assignment)."""
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course directory (``COURSE``)."""
+
+    root: Path
+
+    @classmethod
+    def open(cls, root: str | Path) -> Course:
+        """Open an existing course; :class:`CourseError` if it is not one."""
+        path = Path(root).resolve()
+        if not path.is_dir():
+            raise CourseError(f"{path}: no such course directory (create one with `dlcourse init {root}`)")
+        if not (path / CONFIG_FILE).is_file():
+            raise CourseError(f"{path}: not a course directory ({CONFIG_FILE} missing; run `dlcourse init`)")
+        return cls(path)
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def db_url(self) -> str:
+        """The gradebook's SQLAlchemy URL (nbgrader's default: ``COURSE/gradebook.db``)."""
+        from dlcourse.nbgrader_ops import course_config
+
+        return course_config(self).db_url
+
+    def source_dir(self, assignment: str) -> Path:
+        return self.root / "source" / assignment
+
+    def release_dir(self, assignment: str) -> Path:
+        return self.root / "release" / assignment
+
+    def submitted_dir(self, student: str, assignment: str) -> Path:
+        return self.root / "submitted" / student / assignment
+
+    def autograded_dir(self, student: str, assignment: str) -> Path:
+        return self.root / "autograded" / student / assignment
+
+    def feedback_dir(self, student: str, assignment: str) -> Path:
+        return self.root / "feedback" / student / assignment
+
+    def assignments(self) -> list[str]:
+        """Assignments built into ``source/``."""
+        source = self.root / "source"
+        return sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
+
+    def require_assignment(self, assignment: str) -> Path:
+        """The source folder of ``assignment``; :class:`CourseError` names the known ones."""
+        folder = self.source_dir(assignment)
+        if not folder.is_dir() or not any(folder.glob("*.ipynb")):
+            known = ", ".join(self.assignments()) or "none (run `dlcourse build`)"
+            raise CourseError(f"{folder}: unknown assignment {assignment!r}; built assignments: {known}")
+        return folder
+
+    def students_with_submissions(self, assignment: str) -> list[str]:
+        """Students who have a folder ``submitted/<student>/<assignment>/``."""
+        submitted = self.root / "submitted"
+        if not submitted.is_dir():
+            return []
+        return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+
+
+def write_config(root: Path, course_id: str, exchange: Path | None) -> Path:
+    """Write ``nbgrader_config.py`` for a new course and return its path."""
+    exchange_lines = (
+        f'c.Exchange.root = {str(exchange)!r}\n' if exchange else
+        "# c.Exchange.root = '/srv/nbgrader/exchange'  # set to release/collect through an exchange\n"
+    )
+    text = textwrap.dedent(
+        f'''\
+        """nbgrader configuration of this dlcourse course (plain nbgrader reads it too)."""
+
+        c = get_config()  # noqa: F821 - provided by traitlets
+
+        c.CourseDirectory.course_id = {course_id!r}
+        c.CourseDirectory.root = __file__.rsplit("/", 1)[0]
+        # The gradebook; any SQLAlchemy URL works (e.g. postgresql://...).
+        # c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+
+        # Exchange: where `dlcourse release` puts assignments and students submit.
+        # On a JupyterHub every user must be able to write there (mode 777 + sticky bit).
+        '''
+    ) + exchange_lines + textwrap.dedent(
+        '''
+        # Students never see hidden tests in their release, and feedback strips them too.
+        c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}
+        # Lessons and assignments run on the course kernel.
+        c.Execute.timeout = 120
+        c.Execute.allow_errors = True
+        '''
+    )
+    path = root / CONFIG_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def init_course(root: str | Path, course_id: str | None = None, exchange: str | Path | None = None) -> Course:
+    """Create a new course directory; refuse to overwrite an existing course."""
+    path = Path(root).resolve()
+    if (path / CONFIG_FILE).exists():
+        raise CourseError(f"{path / CONFIG_FILE}: a course already exists here")
+    path.mkdir(parents=True, exist_ok=True)
+    for sub in ("source", "release", "submitted", "autograded", "feedback"):
+        (path / sub).mkdir(exist_ok=True)
+    exchange_path = Path(exchange).resolve() if exchange else None
+    if exchange_path:
+        exchange_path.mkdir(parents=True, exist_ok=True)
+        exchange_path.chmod(0o1777)
+    write_config(path, course_id or path.name, exchange_path)
+    return Course(path)

@@ -1,0 +1,82 @@
+"""``dlcourse demo``: the whole course cycle on a simulated class.
+
+init → build → validate → release → five simulated students per assignment
+→ grade → feedback → export, then a table of expected against actual
+statuses and scores. Exits non-zero on any mismatch.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from dlcourse.build import build_course
+from dlcourse.coursedir import CourseError, init_course
+from dlcourse.manager import Hooks
+from dlcourse.nbgrader_ops import generate_assignment, release_to_exchange
+
+
+def run_demo(directory: Path, topics: list[str] | None = None) -> int:
+    """Run the demo in the new directory ``directory``; return the exit code."""
+    from dlcourse_graders.export import grade_rows
+    from dlcourse_graders.feedback import generate_feedback
+    from dlcourse_graders.grade import grade_assignment, print_progress
+    from dlcourse_graders.gradebook import open_gradebook
+    from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+    from dlcourse_graders.simulate import simulate_class
+    from dlcourse_graders.validate import validate_assignment
+
+    if directory.exists() and any(directory.iterdir()):
+        raise CourseError(f"{directory}: not empty; the demo needs a new directory")
+    started = time.monotonic()
+    course = init_course(directory / "course", "dlcourse-demo", exchange=directory / "exchange")
+    hooks = Hooks.load(course)
+    built = build_course(course, topics, hooks)
+    print(f"built {len(built)} notebook(s) in {time.monotonic() - started:.1f} s")
+    chosen = [hooks.topic(slug) for slug in topics] if topics else hooks.topics()
+    assignments = sorted({s.assignment for t in chosen for s in hooks.notebooks(t) if s.kind == "assignment"})
+    mismatches: list[str] = []
+    table = [f"{'assignment':<16} {'student':<10} {'expected':>22} {'actual':>22}  ok"]
+    for assignment in assignments:
+        report = validate_assignment(course, assignment)
+        print(report.render())
+        if not report.passed:
+            mismatches.append(f"{assignment}: validation failed")
+            continue
+        generate_assignment(course, assignment)
+        release_to_exchange(course, assignment)
+        students = simulate_class(course, assignment)
+        # The slowest honest submission is the solution: leave it room, stop loops early.
+        wall = max(20.0, 3 * report.solution_seconds + 15)
+        results = grade_assignment(course, assignment, [s.student for s in students], hooks=hooks,
+                                   engine=NbgraderAutogradeEngine(wall_limit=wall), progress=print_progress())
+        by_student = {r.student: r for r in results}
+        for simulated in students:
+            actual = by_student[simulated.student]
+            score_ok = simulated.expected_score is None or (
+                actual.score is not None and abs(actual.score - simulated.expected_score) < 1e-6)
+            ok = actual.status is simulated.expected_status and score_ok
+            table.append(f"{assignment:<16} {simulated.student:<10} "
+                         f"{_outcome(simulated.expected_status, simulated.expected_score):>22} "
+                         f"{_outcome(actual.status, actual.score):>22}  {'yes' if ok else 'NO'}")
+            if not ok:
+                mismatches.append(f"{assignment}/{simulated.student}: expected "
+                                  f"{_outcome(simulated.expected_status, simulated.expected_score)}, got "
+                                  f"{_outcome(actual.status, actual.score)} {actual.message}")
+        files = generate_feedback(course, assignment)
+        print(f"feedback: {len(files)} file(s), no hidden test text")
+    with open_gradebook(course) as gradebook:
+        rows = grade_rows(gradebook)
+    hooks.export_grades(rows, course.root / "grades.csv", "csv")
+    print(f"exported {len(rows)} row(s) to {course.root / 'grades.csv'}")
+    print("\n".join(table))
+    print(f"demo finished in {time.monotonic() - started:.0f} s")
+    if mismatches:
+        print("MISMATCHES:\n  " + "\n  ".join(mismatches))
+        return 1
+    print("all outcomes as expected")
+    return 0
+
+
+def _outcome(status: object, score: float | None) -> str:
+    return f"{status} {'-' if score is None else f'{score:g}'}"

@@ -1,0 +1,97 @@
+"""Thin calls into nbgrader: configuration, and its apps as subprocesses.
+
+nbgrader's apps are traitlets singletons that read the course's
+``nbgrader_config.py``; running them as ``python -m nbgrader`` in the course
+directory keeps them exactly as plain nbgrader users know them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from dlcourse.coursedir import Course, CourseError
+
+
+@dataclass(frozen=True)
+class CourseSettings:
+    """What dlcourse needs to know from a course's nbgrader configuration."""
+
+    course_id: str
+    db_url: str
+    exchange_root: Path | None
+
+
+def course_config(course: Course) -> CourseSettings:
+    """Read ``nbgrader_config.py`` the way nbgrader does."""
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    loader = PyFileConfigLoader(course.config_file.name, path=str(course.root))
+    try:
+        config = loader.load_config()
+    except Exception as error:  # noqa: BLE001 - a broken config file is the user's to fix
+        raise CourseError(f"{course.config_file}: cannot be read ({error})") from error
+    coursedir = CourseDirectory(config=config)
+    coursedir.root = str(course.root)
+    exchange = None
+    if "Exchange" in config and "root" in config.Exchange:
+        exchange = Path(config.Exchange.root)
+    return CourseSettings(coursedir.course_id, coursedir.db_url, exchange)
+
+
+class NbgraderError(CourseError):
+    """An nbgrader command failed; the message carries its last log lines."""
+
+
+def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for nbgrader subprocesses: this interpreter's scripts
+    first on PATH (nbgrader shells out to ``alembic``)."""
+    scripts = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    return {**os.environ, "PATH": f"{scripts}{os.pathsep}{path}", **(extra or {})}
+
+
+def run_nbgrader(
+    course: Course, args: Sequence[str], *, timeout: float | None = None, env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``nbgrader ARGS`` in the course directory and capture its log."""
+    command = [sys.executable, "-m", "nbgrader", *args]
+    result = subprocess.run(
+        command, cwd=course.root, capture_output=True, text=True, timeout=timeout,
+        env=tool_env(env),
+    )
+    if check and result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise NbgraderError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n{tail}")
+    return result
+
+
+def generate_assignment(course: Course, assignment: str) -> Path:
+    """Run nbgrader's generate_assignment; return ``COURSE/release/ASSIGNMENT``."""
+    course.require_assignment(assignment)
+    run_nbgrader(course, ["generate_assignment", assignment, "--force"])
+    return course.release_dir(assignment)
+
+
+def release_to_exchange(course: Course, assignment: str) -> bool:
+    """Release to the exchange when one is configured; return whether it did."""
+    if course_config(course).exchange_root is None:
+        return False
+    run_nbgrader(course, ["release_assignment", assignment, "--force"])
+    return True
+
+
+def collect_from_exchange(course: Course, assignment: str) -> list[str]:
+    """Collect submissions from the exchange; return students now submitted."""
+    if course_config(course).exchange_root is None:
+        raise CourseError(
+            f"{course.config_file}: no exchange configured (set c.Exchange.root), nothing to collect"
+        )
+    run_nbgrader(course, ["collect", assignment, "--update"])
+    return course.students_with_submissions(assignment)

@@ -1,0 +1,62 @@
+"""``dlcourse feedback``: nbgrader's feedback without the hidden tests.
+
+Stock ``nbgrader generate_feedback`` renders the autograded notebook, whose
+grade cells were restored from the gradebook *with* their hidden regions. We
+add nbgrader's own ClearHiddenTests preprocessor before rendering, then scan
+every feedback file for anything that must not reach a student.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dlcourse.build import HIDDEN_BEGIN, HIDDEN_END
+from dlcourse.coursedir import Course, CourseError
+from dlcourse.nbgrader_ops import course_config, run_nbgrader
+
+FEEDBACK_PREPROCESSORS = (
+    "['nbgrader.preprocessors.GetGrades',"
+    " 'nbgrader.preprocessors.ClearHiddenTests',"
+    " 'nbconvert.preprocessors.CSSHTMLHeaderPreprocessor']"
+)
+#: Text that only hidden regions contain; none of it may appear in feedback.
+LEAK_MARKERS = (HIDDEN_BEGIN, HIDDEN_END, "_dlcourse_run_hidden_checks", "run_hidden_checks")
+
+
+class FeedbackLeakError(CourseError):
+    """A feedback file contains hidden-check text; it was deleted."""
+
+
+def generate_feedback(course: Course, assignment: str, students: list[str] | None = None) -> list[Path]:
+    """Write ``COURSE/feedback/<student>/<assignment>/*.html``; return the files."""
+    course.require_assignment(assignment)
+    args = ["generate_feedback", assignment, "--force",
+            f"--GenerateFeedback.preprocessors={FEEDBACK_PREPROCESSORS}"]
+    if students:
+        for student in students:
+            run_nbgrader(course, [*args, "--student", student])
+    else:
+        run_nbgrader(course, args)
+    files = sorted((course.root / "feedback").glob(f"*/{assignment}/*.html"))
+    assert_no_leak(course, files)
+    if course_config(course).exchange_root is not None:
+        run_nbgrader(course, ["release_feedback", assignment])
+    return files
+
+
+def leaks_in(text: str, secrets: tuple[str, ...]) -> list[str]:
+    """Which of ``secrets`` appear in ``text``."""
+    return [secret for secret in secrets if secret and secret in text]
+
+
+def assert_no_leak(course: Course, files: list[Path]) -> None:
+    """Delete and report any feedback file that carries hidden text or instructor paths."""
+    secrets = (*LEAK_MARKERS, str(course.root / "source"))
+    leaking = []
+    for path in files:
+        found = leaks_in(path.read_text(encoding="utf-8", errors="replace"), secrets)
+        if found:
+            path.unlink()
+            leaking.append(f"{path} ({', '.join(found)})")
+    if leaking:
+        raise FeedbackLeakError("feedback withheld, it would leak hidden tests: " + "; ".join(leaking))

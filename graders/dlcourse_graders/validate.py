@@ -1,0 +1,161 @@
+"""``dlcourse validate``: the instructor's pre-release check of one assignment.
+
+In a scratch copy of the course (the real gradebook is never touched) it
+releases the assignment, proves the release hides every solution and hidden
+region, grades the reference solution (full marks expected) and the untouched
+release (zero expected, with a clean status), and times the solution against
+the assignment's budget.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from dlcourse.build import time_limit
+from dlcourse.coursedir import Course, init_course
+from dlcourse.nbgrader_ops import course_config, generate_assignment
+
+from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+from dlcourse_graders.results import Status
+
+_REGIONS = {
+    "solution": (re.compile(r"###\s*BEGIN SOLUTION"), re.compile(r"###\s*END SOLUTION")),
+    "hidden": (re.compile(r"###\s*BEGIN HIDDEN TESTS"), re.compile(r"###\s*END HIDDEN TESTS")),
+}
+SOLUTION_STUDENT = "validate-solution"
+RELEASE_STUDENT = "validate-release"
+
+
+@dataclass
+class Finding:
+    """One line of the validation report."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class ValidationReport:
+    """Everything ``dlcourse validate`` found about one assignment."""
+
+    assignment: str
+    findings: list[Finding] = field(default_factory=list)
+    solution_seconds: float = 0.0
+    grading_seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return all(f.passed for f in self.findings)
+
+    def add(self, name: str, passed: bool, detail: str) -> None:
+        self.findings.append(Finding(name, passed, detail))
+
+    def render(self) -> str:
+        lines = [f"validate {self.assignment}:"]
+        lines += [f"  [{'ok' if f.passed else 'FAIL'}] {f.name}: {f.detail}" for f in self.findings]
+        lines.append(f"  {'PASSED' if self.passed else 'FAILED'}")
+        return "\n".join(lines)
+
+
+def region_lines(source: str, kind: str) -> tuple[list[str], list[str]]:
+    """Split ``source`` into (lines inside ``kind`` regions, lines outside)."""
+    begin, end = _REGIONS[kind]
+    inside, outside, within = [], [], False
+    for line in source.splitlines():
+        if begin.search(line):
+            within = True
+        elif end.search(line):
+            within = False
+        elif line.strip():
+            (inside if within else outside).append(line.strip())
+    return inside, outside
+
+
+def secret_lines(notebook: nbformat.NotebookNode) -> set[str]:
+    """Lines of solution and hidden regions that appear nowhere else in the notebook."""
+    secret: set[str] = set()
+    public: set[str] = set()
+    for cell in notebook.cells:
+        for kind in _REGIONS:
+            inside, outside = region_lines(cell.source, kind)
+            secret.update(inside)
+            public.update(outside)
+    return {line for line in secret - public if len(line) > 3}
+
+
+def find_leaks(source_nb: nbformat.NotebookNode, release_nb: nbformat.NotebookNode) -> list[str]:
+    """Solution or hidden lines of ``source_nb`` that survive in ``release_nb``."""
+    secrets = secret_lines(source_nb)
+    leaks = []
+    for cell in release_nb.cells:
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if stripped in secrets or any(rx.search(line) for pair in _REGIONS.values() for rx in pair):
+                leaks.append(stripped)
+    return leaks
+
+
+def validate_assignment(course: Course, assignment: str, keep: Path | None = None) -> ValidationReport:
+    """Run every pre-release check; never touches ``course``'s gradebook."""
+    source_dir = course.require_assignment(assignment)
+    report = ValidationReport(assignment)
+    scratch_root = Path(tempfile.mkdtemp(prefix="dlcourse-validate-")) if keep is None else keep
+    try:
+        scratch = init_course(scratch_root / "course", course_config(course).course_id)
+        shutil.copytree(source_dir, scratch.source_dir(assignment))
+        release_dir = generate_assignment(scratch, assignment)
+        _check_release(report, source_dir, release_dir)
+        for student, folder in ((SOLUTION_STUDENT, source_dir), (RELEASE_STUDENT, release_dir)):
+            shutil.copytree(folder, scratch.submitted_dir(student, assignment))
+        budget = sum(time_limit(p) for p in sorted(source_dir.glob("*.ipynb")))
+        report.solution_seconds = _execution_seconds(source_dir, budget)
+        report.add("time budget", report.solution_seconds <= budget,
+                   f"solution runs in {report.solution_seconds:.1f} s (budget {budget:.0f} s)")
+        engine = NbgraderAutogradeEngine()
+        solution = engine.grade(scratch, assignment, SOLUTION_STUDENT)
+        report.grading_seconds = solution.seconds
+        report.add("solution scores full marks", solution.status is Status.GRADED
+                   and solution.score is not None and abs(solution.score - solution.max_score) < 1e-6,
+                   f"{solution.status}, {solution.score}/{solution.max_score} {solution.message}".strip())
+        untouched = engine.grade(scratch, assignment, RELEASE_STUDENT)
+        report.add("untouched release scores 0", untouched.status is Status.GRADED and untouched.score == 0,
+                   f"{untouched.status}, {untouched.score}/{untouched.max_score} {untouched.message}".strip())
+        report.add("has points", solution.max_score > 0, f"max score {solution.max_score:g}")
+    finally:
+        if keep is None:
+            shutil.rmtree(scratch_root, ignore_errors=True)
+    return report
+
+
+def _check_release(report: ValidationReport, source_dir: Path, release_dir: Path) -> None:
+    for source_path in sorted(source_dir.glob("*.ipynb")):
+        release_path = release_dir / source_path.name
+        if not release_path.is_file():
+            report.add(f"release {source_path.name}", False, "notebook missing from the release")
+            continue
+        leaks = find_leaks(nbformat.read(source_path, as_version=4), nbformat.read(release_path, as_version=4))
+        report.add(f"release {source_path.name} hides solutions and hidden tests", not leaks,
+                   f"{len(leaks)} leaked line(s)" + (f", e.g. {leaks[0]!r}" if leaks else ""))
+
+
+def _execution_seconds(source_dir: Path, budget: float) -> float:
+    """Run the solution notebooks once, as a student's kernel would, and time it."""
+    from nbclient import NotebookClient
+
+    total = 0.0
+    for path in sorted(source_dir.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        client = NotebookClient(notebook, timeout=int(budget) + 30, allow_errors=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        started = time.monotonic()
+        client.execute()
+        total += time.monotonic() - started
+    return total
