@@ -100,6 +100,8 @@ def write_config(root: Path, course_id: str, exchange: Path | None) -> Path:
         '''
         # Students never see hidden tests in their release, and feedback strips them too.
         c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}
+        # Late penalties come from the dlcourse_late_penalty hook (default: none).
+        c.AssignLatePenalties.plugin_class = "dlcourse.nbgrader_bridge.LatePenalty"
         # Lessons and assignments run on the course kernel.
         c.Execute.timeout = 120
         c.Execute.allow_errors = True

@@ -2,7 +2,8 @@
 
 Stock ``nbgrader generate_feedback`` renders the autograded notebook, whose
 grade cells were restored from the gradebook *with* their hidden regions. We
-add nbgrader's own ClearHiddenTests preprocessor before rendering, then scan
+add nbgrader's own ClearHiddenTests preprocessor and cut grade-cell
+tracebacks (which quote the hidden lines) before rendering, then scan
 every feedback file for anything that must not reach a student.
 """
 
@@ -17,6 +18,7 @@ from dlcourse.nbgrader_ops import course_config, run_nbgrader
 FEEDBACK_PREPROCESSORS = (
     "['nbgrader.preprocessors.GetGrades',"
     " 'nbgrader.preprocessors.ClearHiddenTests',"
+    " 'dlcourse_graders.feedback_filters.ShortenGradeCellTracebacks',"
     " 'nbconvert.preprocessors.CSSHTMLHeaderPreprocessor']"
 )
 #: Text that only hidden regions contain; none of it may appear in feedback.

@@ -8,6 +8,7 @@ the status and score a correct grader must give it.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
@@ -89,6 +90,9 @@ def simulate_class(course: Course, assignment: str) -> list[SimulatedStudent]:
             notebook, earned = make(source, release, position == len(sources) - 1)
             expected += earned
             nbformat.write(notebook, folder / path.name)
+        # what nbgrader's exchange writes on submit; release_feedback needs it
+        (folder / "timestamp.txt").write_text(
+            dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z"), encoding="utf-8")
         status = {"crasher": Status.CRASHED, "looper": Status.TIMED_OUT}.get(student, Status.GRADED)
         students.append(SimulatedStudent(student, description, status,
                                          expected if status is Status.GRADED else None))

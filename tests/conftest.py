@@ -1,0 +1,42 @@
+"""Shared fixtures: the toy topic, scratch courses, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+DLCOURSE = [sys.executable, "-m", "dlcourse.cli"]
+
+
+@pytest.fixture
+def toy_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Register the toy topic (numpy only, fast) in this process and in kernels."""
+    path = os.pathsep.join(filter(None, [str(FIXTURES), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("PYTHONPATH", path)
+    monkeypatch.setenv("DLCOURSE_PLUGINS", "dlcourse_toytopic")
+    monkeypatch.syspath_prepend(str(FIXTURES))
+    return dict(os.environ)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run ``dlcourse ARGS`` as a user would, capturing its output."""
+    return subprocess.run([*DLCOURSE, *args], capture_output=True, text=True, env=env or dict(os.environ),
+                          cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture
+def toy_course(tmp_path: Path, toy_env: dict[str, str]):
+    """A course with the toy topic built into source/."""
+    from dlcourse.build import build_course
+    from dlcourse.coursedir import init_course
+
+    course = init_course(tmp_path / "course", "toycourse", exchange=tmp_path / "exchange")
+    build_course(course, ["toy"])
+    return course

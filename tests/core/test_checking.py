@@ -1,0 +1,102 @@
+"""The data-only boundary and the in-kernel check runner."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse.checking import (
+    InKernelStudent, StudentError, compare_array, rel_error, run_check, run_hidden_checks, score_cases, to_plain,
+)
+from dlcourse.types import CaseResult, Check
+
+
+class Sneaky(np.ndarray):
+    def __eq__(self, other):  # an array that claims to equal anything
+        return True
+
+
+def test_to_plain_keeps_data_and_drops_behaviour():
+    sneaky = np.arange(3.0).view(Sneaky)
+    plain = to_plain({"a": sneaky, "b": (1, 2.5, "x"), "t": torch.ones(2, dtype=torch.float64)})
+    assert type(plain["a"]) is np.ndarray and plain["b"] == (1, 2.5, "x")
+    assert type(plain["t"]) is np.ndarray and plain["t"].dtype == np.float64
+    with pytest.raises(StudentError, match="object of type function"):
+        to_plain(lambda: 1)
+    with pytest.raises(StudentError, match="dtype object"):
+        to_plain(np.array([object()]))
+
+
+def test_in_kernel_student_reports_student_errors_safely():
+    def broken(x):
+        raise ValueError("shapes do not match")
+
+    def unfinished(x):
+        raise NotImplementedError()
+
+    student = InKernelStudent({"broken": broken, "unfinished": unfinished, "value": 3})
+    with pytest.raises(StudentError, match="`missing` is not defined"):
+        student.call("missing", 1)
+    with pytest.raises(StudentError, match="`value` is not defined as a function"):
+        student.call("value")
+    with pytest.raises(StudentError, match="raised ValueError: shapes do not match"):
+        student.call("broken", 1)
+    with pytest.raises(StudentError, match="not implemented yet"):
+        student.call("unfinished", 1)
+
+
+def test_student_cannot_change_the_checks_inputs():
+    def mutate(x):
+        x[:] = 0
+        return x
+
+    x = np.ones(3)
+    InKernelStudent({"mutate": mutate}).call("mutate", x)
+    assert np.all(x == 1)
+
+
+def test_run_check_turns_errors_into_failed_cases():
+    def check_raises(student, rng):
+        raise RuntimeError("bug in the check")
+        yield  # pragma: no cover
+
+    def check_student(student, rng):
+        yield CaseResult(student.call("f") == 1, "f() should be 1")
+
+    student = InKernelStudent({})
+    cases = run_check(Check("t.bug", "t", "bug", check_raises), student)
+    assert not cases[0].passed and "could not be checked" in cases[0].message
+    assert "bug in the check" not in cases[0].message
+    cases = run_check(Check("t.f", "t", "f", check_student), student)
+    assert not cases[0].passed and "`f` is not defined" in cases[0].message
+
+
+def test_score_cases_weights():
+    cases = [CaseResult(True, "a", 1.0), CaseResult(False, "b", 3.0)]
+    assert score_cases(cases) == 0.25
+    assert score_cases([]) == 0.0
+
+
+def test_compare_array_messages_name_shapes_not_values():
+    expected = np.array([[1.2345678, 2.0]])
+    wrong = compare_array("f", np.array([[9.0, 9.0]]), expected, hint="sign?")
+    assert not wrong.passed and "sign?" in wrong.message and "1.23" not in wrong.message
+    assert "shape (2,)" in compare_array("f", np.zeros(2), expected).message
+    assert compare_array("f", expected.copy(), expected).passed
+    assert "NaN" in compare_array("f", np.array([[np.nan, 1]]), expected).message
+
+
+def test_rel_error_is_the_usual_measure():
+    assert rel_error([1.0], [1.0]) == 0.0
+    assert rel_error([1.0], [3.0]) == pytest.approx(0.5)
+
+
+def test_run_hidden_checks_gives_partial_credit(toy_env, capsys):
+    namespace = {"double": lambda x: 2 * np.asarray(x), "relu": lambda x: np.asarray(x)}
+    assert run_hidden_checks(["toy.double"], namespace, points=2.0) == 2.0
+    earned = run_hidden_checks(["toy.relu"], namespace, points=3.0)
+    assert 0 <= earned < 3.0
+    out = capsys.readouterr()
+    assert "relu" in out.out and out.err == ""
+    assert run_hidden_checks(["toy.unknown"], namespace, points=1.0) == 0.0
