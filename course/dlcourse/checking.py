@@ -104,10 +104,13 @@ class InKernelStudent:
     def run(self, driver: str, *args: Any, **kwargs: Any) -> Any:
         module_name, _, function_name = driver.partition(":")
         function = getattr(importlib.import_module(module_name), function_name)
-        return self._guarded(function_name, function, self._namespace, *args, **kwargs)
+        return self._guarded(function_name, function, *args, namespace=self._namespace, **kwargs)
 
-    def _guarded(self, label: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _guarded(self, label: str, function: Callable[..., Any], *args: Any,
+                 namespace: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         args, kwargs = copy.deepcopy((args, kwargs))  # the check keeps its own inputs
+        if namespace is not None:  # a driver gets the live namespace (modules cannot be copied)
+            args = (namespace, *args)
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 result = function(*args, **kwargs)

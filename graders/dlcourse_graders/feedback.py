@@ -42,7 +42,11 @@ def generate_feedback(course: Course, assignment: str, students: list[str] | Non
     files = sorted((course.root / "feedback").glob(f"*/{assignment}/*.html"))
     assert_no_leak(course, files)
     if course_config(course).exchange_root is not None:
-        run_nbgrader(course, ["release_feedback", assignment])
+        # Only submissions that came through the exchange carry the secret
+        # nbgrader needs to hand feedback back; the rest stay in feedback/.
+        for student in students or course.students_with_submissions(assignment):
+            if (course.submitted_dir(student, assignment) / "submission_secret.txt").is_file():
+                run_nbgrader(course, ["release_feedback", assignment, "--student", student])
     return files
 
 

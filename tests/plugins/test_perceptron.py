@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import copy
-import importlib
 import io
-import os
 import re
 import socket
 import sys
@@ -61,35 +58,15 @@ def _exec_cells(sources, namespace=None) -> dict:
 
 def _release_source(source: str) -> str:
     """What nbgrader leaves of a solution cell in the student's release."""
-    return SOLUTION_REGION.sub(lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError()\n", source)
+    def stub(match):
+        indent = match.group(1)
+        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
+
+    return SOLUTION_REGION.sub(stub, source)
 
 
-class _NamespaceStudent(InKernelStudent):
-    """InKernelStudent whose drivers receive the namespace itself, not a deep copy of it.
-
-    The core's ``InKernelStudent.run`` deep-copies the namespace together with
-    the challenge inputs, which fails on a real notebook namespace (it holds
-    modules). This keeps the core's semantics otherwise; ``_student`` uses the
-    core class unchanged as soon as it handles such a namespace.
-    """
-
-    def run(self, driver, *args, **kwargs):
-        module_name, _, function_name = driver.partition(":")
-        function = getattr(importlib.import_module(module_name), function_name)
-        args, kwargs = copy.deepcopy((args, kwargs))
-        namespace = self._namespace
-        return self._guarded(function_name, lambda *a, **k: function(namespace, *a, **k), *args, **kwargs)
-
-
-def _student(namespace: dict):
-    student = InKernelStudent(namespace)
-    try:
-        student.run("dlcourse_perceptron.drivers:sigmoid_strict", np.zeros(1))
-    except TypeError:  # the namespace could not be deep-copied
-        return _NamespaceStudent(namespace)
-    except Exception:  # noqa: BLE001 - any other outcome means run() itself works
-        pass
-    return student
+def _student(namespace: dict) -> InKernelStudent:
+    return InKernelStudent(namespace)
 
 
 def _with(namespace: dict, source: str) -> dict:
@@ -286,7 +263,7 @@ def test_assignment_structure():
             assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
             for match in SOLUTION_REGION.finditer(cell.source):
                 before = cell.source[: match.start()]
-                assert re.search(r"^def \w+\(", before, re.M), "the def line stays outside the solution region"
+                assert re.search(r"^def \w+\(", before, re.M), "the def line stays outside the region"
                 assert '"""' in before.split("def ")[-1], "the docstring stays outside the solution region"
             assert code[index + 1].metadata.get("nbgrader") == "tests", cell.metadata["grade_id"]
         if cell.metadata.get("nbgrader") == "tests":
@@ -299,7 +276,8 @@ def test_public_tests_are_quiet(solution):
         if cell.metadata.get("nbgrader") != "tests":
             continue
         err = io.StringIO()
-        with warnings.catch_warnings(), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        quiet = contextlib.redirect_stdout(io.StringIO())
+        with warnings.catch_warnings(), contextlib.redirect_stderr(err), quiet:
             warnings.simplefilter("error")
             exec(cell.source, namespace)
         assert err.getvalue() == "", cell.metadata["grade_id"]
@@ -340,7 +318,8 @@ def test_explorer_reacts_to_sliders(solution):
         p = np.clip(solution["mlp_forward"](params, X)[0], 1e-12, 1 - 1e-12)
         return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
-    box = widgets.decision_boundary_explorer(solution["train_mlp"], solution["mlp_predict"], X, y, loss_fn=loss,
+    train, predict = solution["train_mlp"], solution["mlp_predict"]
+    box = widgets.decision_boundary_explorer(train, predict, X, y, loss_fn=loss,
                                              hidden=2, lr=0.1, epochs=20, grid_size=10)
     assert isinstance(box, ipywidgets.VBox)
     sliders = box.children[0].children
@@ -407,14 +386,18 @@ def test_hooks_register_the_topic(pm):
     (sources,) = pm.hook.dlcourse_register_notebooks(course=None, topic=topic)
     assert all(isinstance(s, NotebookSource) and s.path.exists() for s in sources)
     assignment = {(s.assignment, s.name, s.kind) for s in sources}
-    assert assignment == {("perceptron", "perceptron", "assignment"), ("perceptron_lesson", "lesson", "lesson")}
+    assert assignment == {
+        ("perceptron", "perceptron", "assignment"),
+        ("perceptron_lesson", "lesson", "lesson"),
+    }
     (checks,) = pm.hook.dlcourse_register_checks(course=None, topic=topic)
     assert {c.id for c in checks} == set(CHECKS_BY_ID)
     (visualisers,) = pm.hook.dlcourse_register_visualisers(course=None)
     assert [(v.name, v.topic) for v in visualisers] == [("decision_boundary", "perceptron")]
     assert isinstance(visualisers[0], Visualiser) and visualisers[0].compute is widgets.training_trace
     (datasets,) = pm.hook.dlcourse_register_datasets(course=None)
-    assert all(isinstance(d, Dataset) for d in datasets) and {d.name for d in datasets} == {"moons", "blobs", "xor"}
+    assert all(isinstance(d, Dataset) for d in datasets)
+    assert {d.name for d in datasets} == {"moons", "blobs", "xor"}
     assert datasets[0].load()[0].shape == (200, 2)
 
 
@@ -431,4 +414,3 @@ def test_drivers_and_widgets_hold_no_solutions():
     for module in ("drivers.py", "widgets.py", "data.py"):
         text = (Path(dlcourse_perceptron.__file__).parent / module).read_text()
         assert "1 - h**2" not in text.replace("1.0 - h", "1 - h") and "np.tanh(X @" not in text
-    assert os.path.basename(CHECKS_BY_ID["perceptron.sigmoid"].run.__code__.co_filename) == "checks.py"

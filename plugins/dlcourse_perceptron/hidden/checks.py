@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checking import CaseResult, Student, StudentError, compare_array, rel_error
+from dlcourse.checking import CaseResult, Student, StudentError, compare_array
 from dlcourse.types import Check
 
 TOPIC = "perceptron"
@@ -41,6 +41,10 @@ def _run(student: Student, driver: str, *args: Any, **kwargs: Any) -> tuple[Any,
 
 def _fail(label: str, error: str, weight: float = 1.0) -> CaseResult:
     return CaseResult(False, f"{label}: {error}", weight)
+
+
+def _verdict(ok: bool, label: str, good: str, bad: str, weight: float = 1.0) -> CaseResult:
+    return CaseResult(bool(ok), f"{label}: {good if ok else bad}", weight)
 
 
 def _weight(result: CaseResult, weight: float) -> CaseResult:
@@ -87,7 +91,8 @@ def check_sigmoid(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
     label = f"sigmoid on a {shape} array with large |z|"
     got, error = _run(student, "sigmoid_strict", z)
     if error and "FloatingPointError" in error:
-        yield _fail(label, "exp overflows (or gives NaN) for large |z| — only call exp on non-positive numbers")
+        yield _fail(label, "exp overflows (or gives NaN) for large |z| — "
+                    "only call exp on non-positive numbers")
     elif error:
         yield _fail(label, error)
     else:
@@ -101,7 +106,11 @@ def check_sigmoid(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
         yield _fail(label, error, 0.5)
     else:
         ok = _close(got, torch.sigmoid(_t(z)).numpy(), 1e-12, 1e-10)
-        yield CaseResult(ok, f"{label}: {'ok' if ok else 'sigmoid(-z) should equal 1 - sigmoid(z) and sigmoid(0) = 0.5'}", 0.5)
+        yield _verdict(
+            ok, label, "ok",
+            "sigmoid(-z) should equal 1 - sigmoid(z) and sigmoid(0) = 0.5",
+            0.5,
+        )
 
 
 # ---------------------------------------------------------------------- 2 bce
@@ -132,7 +141,8 @@ def _bce_cases(student: Student, z: np.ndarray, y: np.ndarray, what: str) -> Ite
         yield _fail(f"{label} (loss)", "the loss should be a single number")
     else:
         if not np.isfinite(got_loss):
-            yield _fail(f"{label} (loss)", "the loss is NaN or inf — compute it from the logits without log(sigmoid(z))")
+            yield _fail(f"{label} (loss)", "the loss is NaN or inf — "
+                        "compute it from the logits without log(sigmoid(z))")
         elif abs(got_loss - loss) <= 1e-10 + 1e-8 * abs(loss):
             yield CaseResult(True, f"{label} (loss): ok")
         else:
@@ -203,10 +213,15 @@ def check_logistic(student: Student, rng: np.random.Generator) -> Iterable[CaseR
         ok = lossy.size >= 2 and bool(np.all(np.diff(lossy) <= 1e-12)) and lossy[-1] < lossy[0]
     except (TypeError, ValueError):
         ok = False
-    yield CaseResult(ok, f"{label}: {'loss decreases' if ok else 'the loss should decrease at every epoch with a small lr'}", 0.5)
+    yield _verdict(
+        ok, label, "loss decreases",
+        "the loss should decrease at every epoch with a small lr",
+        0.5,
+    )
     yield _weight(compare_array(f"{label} (w)", w, w_ref, atol=1e-9, rtol=1e-7,
                                 hint="gradient descent on the mean loss: dw = X.T @ dz"), 1.0)
-    yield _weight(compare_array(f"{label} (b)", np.asarray(b, dtype=np.float64).reshape(()) if np.size(b) == 1 else b,
+    b = np.asarray(b, dtype=np.float64).reshape(()) if np.size(b) == 1 else b
+    yield _weight(compare_array(f"{label} (b)", b,
                                 np.asarray(b_ref), atol=1e-9, rtol=1e-7, hint="db is the sum of dz"), 0.75)
 
 
@@ -266,17 +281,34 @@ def check_perceptron_rule(student: Student, rng: np.random.Generator) -> Iterabl
         try:
             w, b, mistakes = _unpack_perceptron(got)
         except (TypeError, ValueError) as problem:
-            yield _fail(label, f"should return (w, b, mistakes) with w of shape (D,) ({type(problem).__name__})", 3.0)
+            problem_name = type(problem).__name__
+            yield _fail(label, f"should return (w, b, mistakes), w of shape (D,) ({problem_name})", 3.0)
         else:
             ok = w.shape == (d,) and bool(np.all(y * (X @ w + b) > 0))
-            yield CaseResult(ok, f"{label}: {'separates the data' if ok else 'the returned (w, b) misclassifies training points — update on y*(w.x+b) <= 0 and keep going until a clean pass'}", 1.0)
+            yield _verdict(
+                ok, label, "separates the data",
+                "the returned (w, b) misclassifies training points — "
+                "update on y*(w.x+b) <= 0 and keep going until a clean pass",
+                1.0,
+            )
             ok = 1 <= mistakes <= bound
-            yield CaseResult(ok, f"{label}: {'mistake count within the bound' if ok else 'the mistake count is outside Novikoff’s bound — count every update, once'}", 0.75)
+            yield _verdict(
+                ok, label, "mistake count within the bound",
+                "the mistake count is outside Novikoff’s bound — count every update, once",
+                0.75,
+            )
             w_ref, b_ref, m_ref = _perceptron_oracle(X, y, epochs)
-            ok = w.shape == w_ref.shape and np.allclose(w, w_ref, atol=1e-9) and abs(b - b_ref) < 1e-9 and mistakes == m_ref
-            yield CaseResult(ok, f"{label}: {'follows the stated rule' if ok else 'differs from the stated rule — start from zeros, visit points in order, update w += y*x and b += y when y*(w.x+b) <= 0'}", 0.75)
+            ok = (w.shape == w_ref.shape and np.allclose(w, w_ref, atol=1e-9)
+                  and abs(b - b_ref) < 1e-9 and mistakes == m_ref)
+            yield _verdict(
+                ok, label, "follows the stated rule",
+                "differs from the stated rule — "
+                "start from zeros, visit points in order, update w += y*x and b += y when y*(w.x+b) <= 0",
+                0.75,
+            )
     epochs = int(rng.integers(4, 12))
-    Xx = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]) * rng.uniform(0.5, 2.0) + rng.normal(0, 0.01, size=(4, 2))
+    corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    Xx = corners * rng.uniform(0.5, 2.0) + rng.normal(0, 0.01, size=(4, 2))
     yx = np.array([-1.0, 1.0, 1.0, -1.0])
     order = rng.permutation(4)
     label = f"perceptron_train on XOR with epochs={epochs}"
@@ -290,7 +322,12 @@ def check_perceptron_rule(student: Student, rng: np.random.Generator) -> Iterabl
             yield _fail(label, "should return (w, b, mistakes)", 0.5)
         else:
             ok = epochs <= mistakes <= 4 * epochs
-            yield CaseResult(ok, f"{label}: {'ok' if ok else 'on data no line separates, every pass makes at least one mistake and the loop stops after epochs passes'}", 0.5)
+            yield _verdict(
+                ok, label, "ok",
+                "on data no line separates, every pass makes at least one mistake "
+                "and the loop stops after epochs passes",
+                0.5,
+            )
 
 
 # ---------------------------------------------------------------- 5 MLP
@@ -316,7 +353,11 @@ def _own_predict(params: dict[str, Any], X: np.ndarray) -> np.ndarray:
 
 
 def check_mlp_forward(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
-    cases = [("random", 1.0, False, 2.0), ("large weights", 15.0, False, 1.0), ("all-zero inputs", 1.0, True, 1.0)]
+    cases = [
+        ("random", 1.0, False, 2.0),
+        ("large weights", 15.0, False, 1.0),
+        ("all-zero inputs", 1.0, True, 1.0),
+    ]
     for what, scale, zero_x, weight in cases:
         n, d, h = int(rng.integers(3, 20)), int(rng.integers(2, 6)), int(rng.integers(2, 10))
         params = _random_params(rng, d, h, scale)
@@ -331,7 +372,7 @@ def check_mlp_forward(student: Student, rng: np.random.Generator) -> Iterable[Ca
         if zero_x:
             hint = "with X = 0 only the biases matter — are b1 and b2 added?"
         elif scale > 1:
-            hint = "probabilities must saturate without NaN — use your stable sigmoid"
+            hint = "large weights saturate the units: check both layers and use your stable sigmoid"
         yield _weight(compare_array(label, got, expected, atol=1e-12, rtol=1e-9, hint=hint), weight)
 
 
@@ -365,7 +406,8 @@ def check_mlp_backward(student: Student, rng: np.random.Generator) -> Iterable[C
             hint = _BACKWARD_HINTS[key]
             if _close(got[key], expected[key] * n, 1e-10, 1e-7):
                 hint = "looks like the gradient of the summed loss: divide by N"
-            yield _weight(compare_array(label, got[key], expected[key], atol=1e-11, rtol=1e-7, hint=hint), 0.5)
+            result = compare_array(label, got[key], expected[key], atol=1e-11, rtol=1e-7, hint=hint)
+            yield _weight(result, 0.5)
 
 
 # ----------------------------------------------------- 6 numerical gradient
@@ -394,7 +436,8 @@ def check_numerical_gradient(student: Student, rng: np.random.Generator) -> Iter
     tanh_layer = {"W": rng.normal(size=(4, m)), "c": rng.normal(size=4), "d": rng.normal(size=4)}
     cases = [("quadratic", quadratic, rng.normal(size=n)), ("tanh_layer", tanh_layer, rng.normal(size=shape))]
     for kind, data, x in cases:
-        label = f"numerical_gradient of a {'quadratic' if kind == 'quadratic' else 'tanh layer'} at a {x.shape} point"
+        name = "quadratic" if kind == "quadratic" else "tanh layer"
+        label = f"numerical_gradient of a {name} at a {x.shape} point"
         got, error = _run(student, "numgrad_of", kind, data, x)
         if error:
             yield _fail(label, error, 1.0)
@@ -403,7 +446,11 @@ def check_numerical_gradient(student: Student, rng: np.random.Generator) -> Iter
         yield compare_array(label, grad, _autograd_of(kind, data, x), atol=1e-8, rtol=1e-6,
                             hint="use the centred difference (f(x+h) - f(x-h)) / (2h) for each entry")
         ok = _close(x_after, x, 0.0, 0.0)
-        yield CaseResult(ok, f"{label}: {'x left unchanged' if ok else 'x was changed by the call — restore each entry after perturbing it'}", 0.25)
+        yield _verdict(
+            ok, label, "x left unchanged",
+            "x was changed by the call — restore each entry after perturbing it",
+            0.25,
+        )
     h = float(rng.choice([1e-3, 3e-3, 1e-2]))
     x = rng.uniform(-2.0, 2.0, size=int(rng.integers(2, 6)))
     label = f"numerical_gradient with h={h:g} on a {x.shape} point"
@@ -444,7 +491,8 @@ def check_train_mlp(student: Student, rng: np.random.Generator) -> Iterable[Case
         shapes_ok = params["W1"].shape == (2, h) and params["b1"].shape == (h,)
     except (TypeError, ValueError):
         shapes_ok = False
-    yield CaseResult(shapes_ok, f"{label}: {'parameter shapes ok' if shapes_ok else f'parameter shapes should be W1 (2, {h}), b1 ({h},), W2 ({h}, 1), b2 (1,)'}", 0.5)
+    wanted = f"parameter shapes should be W1 (2, {h}), b1 ({h},), W2 ({h}, 1), b2 (1,)"
+    yield _verdict(shapes_ok, label, "parameter shapes ok", wanted, 0.5)
     if not shapes_ok:
         yield _fail(label, "cannot evaluate the trained network", 2.5)
         return
@@ -454,9 +502,10 @@ def check_train_mlp(student: Student, rng: np.random.Generator) -> Iterable[Case
     own = _own_predict(params, X_test)
     accuracy = float(np.mean(own == y_test))
     ok = accuracy >= MIN_ACCURACY
-    yield CaseResult(ok, f"{label}: held-out accuracy {accuracy:.1%} "
-                     f"{'meets' if ok else 'is below'} the required {MIN_ACCURACY:.0%}"
-                     f"{'' if ok else ' — check the gradient step direction, the initialisation and that all parameters are updated'}", 2.0)
+    verdict = (f"held-out accuracy {accuracy:.1%} {'meets' if ok else 'is below'} "
+               f"the required {MIN_ACCURACY:.0%}")
+    advice = " — check the step direction, the initialisation scale and that every parameter is updated"
+    yield CaseResult(ok, f"{label}: {verdict}{'' if ok else advice}", 2.0)
     label = "mlp_predict on 500 held-out moons points"
     got, error = _call(student, "mlp_predict", got, X_test)
     if error:
@@ -466,8 +515,13 @@ def check_train_mlp(student: Student, rng: np.random.Generator) -> Iterable[Case
         labels = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         labels = np.zeros(0)
-    ok = labels.shape == (500,) and bool(np.all((labels == 0) | (labels == 1))) and float(np.mean(labels == own)) >= 0.99
-    yield CaseResult(ok, f"{label}: {'ok' if ok else 'should return labels 0/1 of shape (N,), 1 where the probability is at least 0.5'}", 0.5)
+    binary = bool(np.all((labels == 0) | (labels == 1)))
+    ok = labels.shape == (500,) and binary and float(np.mean(labels == own)) >= 0.99
+    yield _verdict(
+        ok, label, "ok",
+        "should return labels 0/1 of shape (N,), 1 where the probability is at least 0.5",
+        0.5,
+    )
 
 
 CHECKS: list[Check] = [

@@ -1,0 +1,167 @@
+"""The course pipeline end to end, on the fast toy topic, with real nbgrader and kernels."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import run_cli
+from dlcourse.nbgrader_ops import generate_assignment, tool_env
+from dlcourse_graders.grade import grade_assignment
+from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+from dlcourse_graders.results import Status
+
+pytestmark = pytest.mark.slow
+
+
+def test_toy_demo_runs_the_whole_cycle(tmp_path, toy_env):
+    result = run_cli("demo", "--course", str(tmp_path / "demo"), "toy", env=toy_env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "all outcomes as expected" in result.stdout
+    course = tmp_path / "demo" / "course"
+    rows = {r["student"]: r for r in csv.DictReader((course / "grades.csv").open())}
+    assert rows["perfect"]["score"] == "5" and rows["perfect"]["status"] == "graded"
+    assert rows["untouched"]["score"] == "0" and rows["untouched"]["status"] == "graded"
+    assert rows["crasher"]["status"] == "crashed" and rows["looper"]["status"] == "timed out"
+    feedback = sorted(course.glob("feedback/*/toy/toy.html"))
+    assert len(feedback) == 5
+    for page in feedback:
+        text = page.read_text()
+        assert "HIDDEN TESTS" not in text and "run_hidden_checks" not in text, page
+    assert "relu([-1, 2]) should be [0, 2]" in (course / "feedback/untouched/toy/toy.html").read_text() or \
+        "NotImplementedError" in (course / "feedback/untouched/toy/toy.html").read_text()
+    # nbgrader's own export reads what dlcourse grade wrote
+    exported = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", "nb.csv"], cwd=course,
+                              env=tool_env(), capture_output=True, text=True)
+    assert exported.returncode == 0, exported.stderr
+    nb_rows = {r["student_id"]: r for r in csv.DictReader((course / "nb.csv").open())}
+    assert float(nb_rows["perfect"]["score"]) == 5.0 and float(nb_rows["partial"]["score"]) == 2.0
+    # ...and so does nbgrader export through the status-aware bridge
+    bridged = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", "st.csv",
+                              "--exporter", "dlcourse.nbgrader_bridge.StatusExportPlugin"],
+                             cwd=course, env=tool_env(), capture_output=True, text=True)
+    assert bridged.returncode == 0, bridged.stderr
+    st_rows = {r["student"]: r for r in csv.DictReader((course / "st.csv").open())}
+    assert st_rows["looper"]["status"] == "timed out"
+
+
+def test_broken_submissions_get_a_status_and_the_batch_goes_on(toy_course):
+    generate_assignment(toy_course, "toy")
+    source = toy_course.source_dir("toy") / "toy.ipynb"
+    good = toy_course.submitted_dir("good", "toy")
+    good.mkdir(parents=True)
+    (good / "toy.ipynb").write_bytes(source.read_bytes())
+    corrupt = toy_course.submitted_dir("corrupt", "toy")
+    corrupt.mkdir(parents=True)
+    (corrupt / "toy.ipynb").write_text("{ this is not json", encoding="utf-8")
+    renamed = toy_course.submitted_dir("renamed", "toy")
+    renamed.mkdir(parents=True)
+    (renamed / "toy (1).ipynb").write_bytes(source.read_bytes())
+    results = {r.student: r for r in grade_assignment(toy_course, "toy", engine=NbgraderAutogradeEngine(60))}
+    assert results["good"].status is Status.GRADED and results["good"].score == 5
+    assert results["corrupt"].status is Status.INVALID and "not a readable notebook" in results["corrupt"].message
+    assert results["renamed"].status is Status.INVALID and "missing notebook(s) toy.ipynb" in results["renamed"].message
+
+
+def test_release_fetch_submit_collect_grade_through_the_exchange(toy_course, tmp_path, toy_env):
+    assert run_cli("release", "toy", "--course", str(toy_course.root), env=toy_env).returncode == 0
+    home = tmp_path / "student"
+    home.mkdir()
+    exchange = toy_course.root.parent / "exchange"
+    (home / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.course_id = 'toycourse'\nc.Exchange.root = {str(exchange)!r}\n")
+    env = tool_env()
+
+    def student(*args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=home, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    student("fetch_assignment", "toy")
+    fetched = home / "toy" / "toy.ipynb"
+    notebook = nbformat.read(fetched, as_version=4)
+    solution = nbformat.read(toy_course.source_dir("toy") / "toy.ipynb", as_version=4)
+    for index, cell in enumerate(notebook.cells):  # the student answers the first exercise only
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "double":
+            notebook.cells[index] = solution.cells[index]
+    nbformat.write(notebook, fetched)
+    student("submit", "toy")
+    collected = run_cli("collect", "toy", "--course", str(toy_course.root), env=toy_env)
+    assert collected.returncode == 0, collected.stderr
+    login = os.environ.get("USER") or __import__("getpass").getuser()
+    assert login in collected.stdout
+    graded = run_cli("grade", "toy", "--course", str(toy_course.root), env=toy_env)
+    assert graded.returncode == 0, graded.stderr
+    assert f"{login}: graded 2/5" in graded.stdout
+
+
+def test_hooks_are_called_in_pipeline_order(tmp_path, toy_env):
+    record = tmp_path / "hooks.log"
+    env = {**toy_env, "DLCOURSE_PLUGINS": "dlcourse_toytopic,dlcourse_recorder",
+           "DLCOURSE_RECORD_FILE": str(record)}
+    course = tmp_path / "course"
+    steps = [("init", str(course)), ("build", "--course", str(course)), ("release", "toy", "--course", str(course))]
+    for step in steps:
+        assert run_cli(*step, env=env).returncode == 0
+    perfect = course / "submitted" / "ann" / "toy"
+    perfect.mkdir(parents=True)
+    (perfect / "toy.ipynb").write_bytes((course / "source" / "toy" / "toy.ipynb").read_bytes())
+    assert run_cli("grade", "toy", "--course", str(course), env=env).returncode == 0
+    assert run_cli("export", "--course", str(course), env=env).returncode == 0
+    calls = [line.split()[1] for line in record.read_text().splitlines()]
+    build = calls[: calls.index("modify_notebook") + 1]
+    assert build[0] == "configure"
+    assert build.index("register_topics") < build.index("register_notebooks") < build.index(
+        "register_checks") < build.index("kernel_name") < build.index("modify_notebook")
+    after = calls[calls.index("modify_notebook"):]
+    assert "register_checks" in after, "the grade cells look up their checks through the hook"
+    assert after.index("grading_finished") < after.index("export_grades")
+
+
+def test_late_penalty_reaches_nbgrader_through_the_bridge(monkeypatch):
+    from dlcourse.nbgrader_bridge import LatePenalty
+
+    class Halve:
+        @__import__("dlcourse").hookimpl
+        def dlcourse_late_penalty(self, submission, score, seconds_late):
+            return score / 2 if seconds_late > 0 else None
+
+    import dlcourse.manager as manager
+
+    real = manager.get_plugin_manager
+
+    def with_halve():
+        pm = real()
+        pm.register(Halve())
+        return pm
+
+    monkeypatch.setattr(manager, "get_plugin_manager", with_halve)
+    assert LatePenalty().late_submission_penalty("ann", 8.0, 3600) == 4.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("build", "--course", "{tmp}/nowhere"), "no such course directory"),
+        (("release", "nope", "--course", "{course}"), "unknown assignment 'nope'"),
+        (("grade", "toy", "--course", "{course}"), "no submissions of 'toy'"),
+        (("init", "{course}"), "a course already exists here"),
+        (("build", "nope", "--course", "{course}"), "unknown topic 'nope'"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_a_clear_message(toy_course, tmp_path, toy_env, args, message):
+    filled = [a.format(tmp=tmp_path, course=toy_course.root) for a in args]
+    result = run_cli(*filled, env=toy_env)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_collect_without_exchange_is_an_error(tmp_path, toy_env):
+    assert run_cli("init", str(tmp_path / "c"), env=toy_env).returncode == 0
+    result = run_cli("collect", "toy", "--course", str(tmp_path / "c"), env=toy_env)
+    assert result.returncode == 2 and "no exchange configured" in result.stderr
