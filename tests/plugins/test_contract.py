@@ -1,0 +1,69 @@
+"""What every topic promises (DESIGN §5), checked for every installed topic."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import run_cli
+from dlcourse.build import build_course
+from dlcourse.coursedir import init_course
+from dlcourse.manager import BUILTIN_TOPICS, Hooks
+
+HOOKS = Hooks.load()
+TOPICS = [t for t in HOOKS.topics() if t.plugin in BUILTIN_TOPICS or f"dlcourse_{t.slug}" in BUILTIN_TOPICS]
+SLUGS = [t.slug for t in TOPICS]
+
+
+def test_every_builtin_topic_is_found():
+    assert len(SLUGS) == len(BUILTIN_TOPICS)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_topic_supplies_lesson_assignment_widget_data_and_checks(slug):
+    topic = HOOKS.topic(slug)
+    sources = HOOKS.notebooks(topic)
+    assert any(s.kind == "assignment" and s.assignment == slug for s in sources), "main assignment id is the slug"
+    assert any(s.kind == "lesson" for s in sources)
+    assert all(s.time_limit <= 60 for s in sources), "budget: 60 s on 2 CPU cores"
+    assert [v for v in HOOKS.visualisers() if v.topic == slug]
+    assert [d for d in HOOKS.datasets() if d.topic == slug]
+    checks = {c.id for c in HOOKS.checks(topic)}
+    assert checks and all(c.startswith(f"{slug}.") for c in checks)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_check_is_used_by_a_grade_cell(slug, tmp_path):
+    course = init_course(tmp_path / "c")
+    build_course(course, [slug])
+    used = set()
+    for path in course.source_dir(slug).glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            used |= set(cell.metadata.get("dlcourse", {}).get("checks", []))
+    assert used == {c.id for c in HOOKS.checks(HOOKS.topic(slug))}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", SLUGS)
+def test_demo_grades_the_simulated_class_as_expected(slug, tmp_path):
+    """validate (solution full marks, release 0, no leak, time budget) + five simulated students."""
+    result = run_cli("demo", "--course", str(tmp_path / "demo"), slug)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "PASSED" in result.stdout and "all outcomes as expected" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", SLUGS)
+def test_lessons_run_clean_under_nbval(slug, tmp_path):
+    course = init_course(tmp_path / "c")
+    lessons = [p for p in build_course(course, [slug]) if nbformat.read(p, as_version=4).metadata["dlcourse"]["kind"]
+               == "lesson"]
+    assert lessons
+    result = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-p",
+                             "no:xdist", "-q", *map(str, lessons)], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert " passed" in result.stdout
