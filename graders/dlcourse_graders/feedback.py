@@ -9,6 +9,7 @@ every feedback file for anything that must not reach a student.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from dlcourse.build import HIDDEN_BEGIN, HIDDEN_END
@@ -39,6 +40,7 @@ def generate_feedback(course: Course, assignment: str, students: list[str] | Non
             run_nbgrader(course, [*args, "--student", student])
     else:
         run_nbgrader(course, args)
+    _status_pages(course, assignment, students)
     files = sorted((course.root / "feedback").glob(f"*/{assignment}/*.html"))
     assert_no_leak(course, files)
     if course_config(course).exchange_root is not None:
@@ -48,6 +50,36 @@ def generate_feedback(course: Course, assignment: str, students: list[str] | Non
             if (course.submitted_dir(student, assignment) / "submission_secret.txt").is_file():
                 run_nbgrader(course, ["release_feedback", assignment, "--student", student])
     return files
+
+
+def _status_pages(course: Course, assignment: str, students: list[str] | None) -> list[Path]:
+    """A short page for each submission nbgrader could not autograde (a crash, a
+    timeout, an invalid file), so the student learns why instead of getting nothing."""
+    from dlcourse_graders.statusdb import StatusStore
+
+    store = StatusStore(course_config(course).db_url)
+    written = []
+    try:
+        for student in students or course.students_with_submissions(assignment):
+            folder = course.feedback_dir(student, assignment)
+            row = store.get(assignment, student)
+            if row is None or row["status"] == "graded" or any(folder.glob("*.html")):
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            page = folder / f"{assignment}-status.html"
+            page.write_text(
+                "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback</title></head><body>"
+                f"<h1>{html.escape(assignment)}: not graded</h1>"
+                f"<p>Status: <strong>{html.escape(str(row['status']))}</strong></p>"
+                f"<p>{html.escape(str(row['message']))}</p>"
+                "<p>Your notebook must run from top to bottom on a fresh kernel. "
+                "Ask your instructor if you think this is wrong.</p></body></html>",
+                encoding="utf-8",
+            )
+            written.append(page)
+    finally:
+        store.close()
+    return written
 
 
 def leaks_in(text: str, secrets: tuple[str, ...]) -> list[str]:

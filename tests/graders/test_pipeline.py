@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -28,8 +30,10 @@ def test_toy_demo_runs_the_whole_cycle(tmp_path, toy_env):
     assert rows["perfect"]["score"] == "5" and rows["perfect"]["status"] == "graded"
     assert rows["untouched"]["score"] == "0" and rows["untouched"]["status"] == "graded"
     assert rows["crasher"]["status"] == "crashed" and rows["looper"]["status"] == "timed out"
-    feedback = sorted(course.glob("feedback/*/toy/toy.html"))
+    feedback = sorted(course.glob("feedback/*/toy/*.html"))
     assert len(feedback) == 5
+    crash_page = (course / "feedback/crasher/toy/toy-status.html").read_text()
+    assert "crashed" in crash_page and "kernel died" in crash_page
     for page in feedback:
         text = page.read_text()
         assert "HIDDEN TESTS" not in text and "run_hidden_checks" not in text, page
@@ -48,6 +52,25 @@ def test_toy_demo_runs_the_whole_cycle(tmp_path, toy_env):
     assert bridged.returncode == 0, bridged.stderr
     st_rows = {r["student"]: r for r in csv.DictReader((course / "st.csv").open())}
     assert st_rows["looper"]["status"] == "timed out"
+    # formgrader's backend (NbGraderAPI) reads the same grades
+    assert _formgrader_scores(course) == {"perfect": 5.0, "untouched": 0.0, "partial": 2.0}
+
+
+def _formgrader_scores(course: Path) -> dict[str, float]:
+    code = (
+        "import json, sys\n"
+        "from nbgrader.apps.api import NbGraderAPI\n"
+        "from nbgrader.coursedir import CourseDirectory\n"
+        "from traitlets.config.loader import PyFileConfigLoader\n"
+        "config = PyFileConfigLoader('nbgrader_config.py', path='.').load_config()\n"
+        "coursedir = CourseDirectory(config=config)\n"
+        "api = NbGraderAPI(coursedir, config=config)\n"
+        "rows = api.get_submissions('toy')\n"
+        "print(json.dumps({r['student']: r['score'] for r in rows if r['autograded'] and not r['needs_manual_grade']}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=course, env=tool_env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_broken_submissions_get_a_status_and_the_batch_goes_on(toy_course):
