@@ -10,6 +10,7 @@ kernelspec and lets plugins modify the notebook.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,14 @@ SOLUTION_BEGIN = "### BEGIN SOLUTION"
 
 class BuildError(CourseError):
     """A notebook source is malformed; the message names the file and the cell."""
+
+
+_HIDDEN_REGION = re.compile(re.escape(HIDDEN_BEGIN) + r".*?" + re.escape(HIDDEN_END) + r"\n?", re.DOTALL)
+
+
+def without_hidden_region(source: str) -> str:
+    """A grade cell's public part: its source with the hidden region removed."""
+    return _HIDDEN_REGION.sub("", source)
 
 
 def hidden_region(check_ids: list[str], points: float) -> str:

@@ -83,11 +83,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from dlcourse_graders.grade import grade_assignment, print_progress, summary_table
-    from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+    from dlcourse_graders.grade import grade_assignment, make_engine, print_progress, summary_table
 
-    engine = NbgraderAutogradeEngine(wall_limit=args.wall_limit)
-    results = grade_assignment(_course(args), args.assignment, args.student or None, engine=engine,
+    course = _course(args)
+    engine = make_engine(args.engine, course, wall_limit=args.wall_limit)
+    results = grade_assignment(course, args.assignment, args.student or None, engine=engine,
                                progress=print_progress())
     print(summary_table(results))
     return 0
@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--wall-limit", type=float, default=None, metavar="SECONDS",
                    help="wall time per submission (default: the notebooks' budget + 30 s)")
+    p.add_argument("--engine", choices=("sandbox", "nbgrader"), default="sandbox",
+                   help="sandbox: checks outside the student's process (default); "
+                        "nbgrader: plain nbgrader autograde, checks in the kernel")
     p = add("feedback", cmd_feedback, "write feedback without hidden tests")
     p.add_argument("assignment")
     p.add_argument("--student", action="append")

@@ -22,7 +22,7 @@ def run_demo(directory: Path, topics: list[str] | None = None) -> int:
     from dlcourse_graders.feedback import generate_feedback
     from dlcourse_graders.grade import grade_assignment, print_progress
     from dlcourse_graders.gradebook import open_gradebook
-    from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+    from dlcourse_graders.sandbox_engine import SandboxEngine
     from dlcourse_graders.simulate import simulate_class
     from dlcourse_graders.validate import validate_assignment
 
@@ -47,14 +47,13 @@ def run_demo(directory: Path, topics: list[str] | None = None) -> int:
         release_to_exchange(course, assignment)
         students = simulate_class(course, assignment)
         # The slowest honest submission is the solution: leave it room, stop loops early.
-        wall = max(20.0, 3 * report.solution_seconds + 15)
+        wall = max(10.0, 3 * report.grading_seconds + 5)
         results = grade_assignment(course, assignment, [s.student for s in students], hooks=hooks,
-                                   engine=NbgraderAutogradeEngine(wall_limit=wall), progress=print_progress())
+                                   engine=SandboxEngine(wall_limit=wall, hooks=hooks), progress=print_progress())
         by_student = {r.student: r for r in results}
         for simulated in students:
             actual = by_student[simulated.student]
-            score_ok = simulated.expected_score is None or (
-                actual.score is not None and abs(actual.score - simulated.expected_score) < 1e-6)
+            score_ok = actual.score is not None and abs(actual.score - simulated.expected_score) < 1e-6
             ok = actual.status is simulated.expected_status and score_ok
             table.append(f"{assignment:<16} {simulated.student:<10} "
                          f"{_outcome(simulated.expected_status, simulated.expected_score):>22} "

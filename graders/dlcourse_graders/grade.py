@@ -30,7 +30,7 @@ def grade_assignment(
     submission becomes a status and a message, never an aborted batch.
     """
     from dlcourse.nbgrader_ops import course_config
-    from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+    from dlcourse_graders.sandbox_engine import SandboxEngine
 
     course.require_assignment(assignment)
     available = course.students_with_submissions(assignment)
@@ -40,8 +40,8 @@ def grade_assignment(
         raise CourseError(f"{course.root / 'submitted'}: no submission of {assignment!r} for {', '.join(unknown)}")
     if not chosen:
         raise CourseError(f"{course.root / 'submitted'}: no submissions of {assignment!r} to grade")
-    engine = engine or NbgraderAutogradeEngine()
     hooks = hooks or Hooks.load(course)
+    engine = engine or SandboxEngine(hooks=hooks)
     store = StatusStore(course_config(course).db_url)
     results = []
     try:
@@ -55,6 +55,17 @@ def grade_assignment(
         store.close()
     hooks.grading_finished(results, course)
     return results
+
+
+def make_engine(name: str, course: Course, wall_limit: float | None = None) -> Engine:
+    """The engine called ``name``: ``sandbox`` (default) or ``nbgrader``."""
+    if name == "nbgrader":
+        from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+
+        return NbgraderAutogradeEngine(wall_limit=wall_limit)
+    from dlcourse_graders.sandbox_engine import SandboxEngine
+
+    return SandboxEngine(wall_limit=wall_limit, hooks=Hooks.load(course))
 
 
 def print_progress(stream: TextIO = sys.stdout) -> Progress:

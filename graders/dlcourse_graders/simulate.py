@@ -27,14 +27,13 @@ LOOP_CODE = "while True:  # never ends\n    pass"
 class SimulatedStudent:
     """A student id, how to make the submission, and the expected outcome.
 
-    ``expected_score`` is ``None`` where no score is a verdict (the status says
-    why).
+    ``expected_score`` counts partial credit earned before a crash or timeout.
     """
 
     student: str
     description: str
     expected_status: Status
-    expected_score: float | None
+    expected_score: float
 
 
 def _grade_cells(notebook: NotebookNode) -> list[tuple[int, float]]:
@@ -69,7 +68,9 @@ def simulate_class(course: Course, assignment: str) -> list[SimulatedStudent]:
     """Write five submissions of ``assignment`` into ``COURSE/submitted``.
 
     perfect (full marks), untouched release (0), partly wrong (the points of
-    the tests before its missing answer), a kernel crash and an endless loop.
+    the tests before its missing answer), a kernel crash and an endless loop
+    right after the first grade cell (which keep that cell's points).
+    Only the first notebook of a multi-notebook assignment carries the crash.
     """
     students = []
     sources = sorted(course.source_dir(assignment).glob("*.ipynb"))
@@ -77,8 +78,10 @@ def simulate_class(course: Course, assignment: str) -> list[SimulatedStudent]:
         "perfect": ("the reference solution", lambda s, r, last: (s, _points(s))),
         "untouched": ("the release as handed out", lambda s, r, last: (r, 0.0)),
         "partial": ("last answer left unanswered", lambda s, r, last: _partly_wrong(s, r) if last else (s, _points(s))),
-        "crasher": ("kills its kernel", lambda s, r, last: (_with_cell_after_first_test(s, CRASH_CODE), 0.0)),
-        "looper": ("loops forever", lambda s, r, last: (_with_cell_after_first_test(s, LOOP_CODE), 0.0)),
+        "crasher": ("kills its kernel after the first test",
+                    lambda s, r, last: (_with_cell_after_first_test(s, CRASH_CODE), _first_test_points(s))),
+        "looper": ("loops forever after the first test",
+                   lambda s, r, last: (_with_cell_after_first_test(s, LOOP_CODE), _first_test_points(s))),
     }
     for student, (description, make) in makers.items():
         expected = 0.0
@@ -88,15 +91,20 @@ def simulate_class(course: Course, assignment: str) -> list[SimulatedStudent]:
             source = nbformat.read(path, as_version=4)
             release = nbformat.read(course.release_dir(assignment) / path.name, as_version=4)
             notebook, earned = make(source, release, position == len(sources) - 1)
+            if position > 0 and student in ("crasher", "looper"):
+                notebook, earned = source, 0.0  # complete, but nothing after the crash runs
             expected += earned
             nbformat.write(notebook, folder / path.name)
         # what nbgrader's exchange writes on submit; release_feedback needs it
         (folder / "timestamp.txt").write_text(
             dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z"), encoding="utf-8")
         status = {"crasher": Status.CRASHED, "looper": Status.TIMED_OUT}.get(student, Status.GRADED)
-        students.append(SimulatedStudent(student, description, status,
-                                         expected if status is Status.GRADED else None))
+        students.append(SimulatedStudent(student, description, status, expected))
     return students
+
+
+def _first_test_points(notebook: NotebookNode) -> float:
+    return _grade_cells(notebook)[0][1]
 
 
 def _points(notebook: NotebookNode) -> float:

@@ -3,8 +3,9 @@
 In a scratch copy of the course (the real gradebook is never touched) it
 releases the assignment, proves the release hides every solution and hidden
 region, grades the reference solution (full marks expected) and the untouched
-release (zero expected, with a clean status), and times the solution against
-the assignment's budget.
+release (zero expected, with a clean status) with the sandboxed engine,
+checks that plain ``nbgrader autograde`` also gives the solution full marks
+(the in-kernel fallback), and times the solution against the budget.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from dlcourse.coursedir import Course, init_course
 from dlcourse.nbgrader_ops import course_config, generate_assignment
 
 from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
-from dlcourse_graders.results import Status
+from dlcourse_graders.results import Status, SubmissionResult
+from dlcourse_graders.sandbox_engine import SandboxEngine
 
 _REGIONS = {
     "solution": (re.compile(r"###\s*BEGIN SOLUTION"), re.compile(r"###\s*END SOLUTION")),
@@ -119,20 +121,40 @@ def validate_assignment(course: Course, assignment: str, keep: Path | None = Non
         report.solution_seconds = _execution_seconds(source_dir, budget)
         report.add("time budget", report.solution_seconds <= budget,
                    f"solution runs in {report.solution_seconds:.1f} s (budget {budget:.0f} s)")
-        engine = NbgraderAutogradeEngine()
+        engine = SandboxEngine()
         solution = engine.grade(scratch, assignment, SOLUTION_STUDENT)
         report.grading_seconds = solution.seconds
-        report.add("solution scores full marks", solution.status is Status.GRADED
-                   and solution.score is not None and abs(solution.score - solution.max_score) < 1e-6,
+        report.add("solution scores full marks", _full_marks(solution),
                    f"{solution.status}, {solution.score}/{solution.max_score} {solution.message}".strip())
         untouched = engine.grade(scratch, assignment, RELEASE_STUDENT)
         report.add("untouched release scores 0", untouched.status is Status.GRADED and untouched.score == 0,
                    f"{untouched.status}, {untouched.score}/{untouched.max_score} {untouched.message}".strip())
         report.add("has points", solution.max_score > 0, f"max score {solution.max_score:g}")
+        unchecked = _grade_cells_without_checks(source_dir)
+        report.add("every grade cell has hidden checks", not unchecked,
+                   "ok" if not unchecked else f"{', '.join(unchecked)} would be scored by public tests that run "
+                   "inside the student's process (tamperable)")
+        stock = NbgraderAutogradeEngine().grade(scratch, assignment, SOLUTION_STUDENT)
+        report.add("plain nbgrader autograde agrees", _full_marks(stock),
+                   f"solution {stock.status}, {stock.score}/{stock.max_score} with the checks in the kernel")
     finally:
         if keep is None:
             shutil.rmtree(scratch_root, ignore_errors=True)
     return report
+
+
+def _grade_cells_without_checks(source_dir: Path) -> list[str]:
+    missing = []
+    for path in sorted(source_dir.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and cell.cell_type == "code" and not cell.metadata.get("dlcourse", {}).get("checks"):
+                missing.append(f"{path.name}:{meta.get('grade_id')}")
+    return missing
+
+
+def _full_marks(result: SubmissionResult) -> bool:
+    return result.status is Status.GRADED and result.score is not None and abs(result.score - result.max_score) < 1e-6
 
 
 def _check_release(report: ValidationReport, source_dir: Path, release_dir: Path) -> None:
