@@ -28,6 +28,9 @@ CELL_ROLES = ("solution", "tests", "readonly", "manual")
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
+#: What an assignment may override of the grading sandbox (see SandboxLimits).
+SANDBOX_LIMIT_KEYS = frozenset({"address_space", "cpu_seconds", "max_processes", "max_file_bytes",
+                                "wall_seconds", "threads"})
 
 
 class BuildError(CourseError):
@@ -108,6 +111,10 @@ def build_notebook(source: NotebookSource, topic: Topic, hooks: Hooks) -> Notebo
         notebook = jupytext.read(source.path, fmt="py:percent")
     except Exception as error:  # noqa: BLE001 - any parse error is the author's to fix
         raise BuildError(f"{source.path}: cannot be read as a jupytext percent notebook ({error})") from error
+    unknown_limits = set(source.limits) - SANDBOX_LIMIT_KEYS
+    if unknown_limits:
+        raise BuildError(f"{source.path}: unknown sandbox limits {sorted(unknown_limits)} "
+                         f"(known: {', '.join(sorted(SANDBOX_LIMIT_KEYS))})")
     checks = hooks.checks(topic)
     known = {check.id for check in checks} if checks else None
     grade_ids: set[str] = set()
@@ -128,6 +135,7 @@ def build_notebook(source: NotebookSource, topic: Topic, hooks: Hooks) -> Notebo
                 "assignment": source.assignment,
                 "kind": source.kind,
                 "time_limit": source.time_limit,
+                **({"limits": dict(source.limits)} if source.limits else {}),
             },
         }
     )

@@ -126,26 +126,28 @@ def _short(error: BaseException, limit: int = 200) -> str:
     return text[:limit]
 
 
-def check_rng(check_id: str) -> np.random.Generator:
+def check_rng(check_id: str, salt: int | str | None = None) -> np.random.Generator:
     """The RNG a check draws its challenge inputs from.
 
-    Seeded from the check id and ``DLCOURSE_GRADING_SEED`` (the grader sets it
-    per assignment and student), so grading is reproducible and different
+    Seeded from the check id and a per-submission ``salt`` (the sandboxed
+    grader passes its seed for (assignment, student); in a kernel it comes
+    from ``DLCOURSE_GRADING_SEED``), so grading is reproducible and different
     students get different inputs.
     """
-    salt = os.environ.get(SEED_ENV, "0")
+    if salt is None:
+        salt = os.environ.get(SEED_ENV, "0")
     digest = hashlib.sha256(f"{check_id}:{salt}".encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
-def run_check(check: Check, student: Student) -> list[CaseResult]:
+def run_check(check: Check, student: Student, salt: int | str | None = None) -> list[CaseResult]:
     """Run one check; a student error or a crash becomes a failed case.
 
     Never raises: a check bug is reported as a failed case with a neutral
     message (and the detail kept for the instructor's log).
     """
     try:
-        cases = list(check.run(student, check_rng(check.id)))
+        cases = list(check.run(student, check_rng(check.id, salt)))
     except StudentError as error:
         return [CaseResult(False, f"{check.title}: {error}")]
     except Exception as error:  # noqa: BLE001 - a broken check must not crash grading

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover - imported for type checkers only
     import numpy as np
@@ -40,7 +40,10 @@ class NotebookSource:
     ``assignment`` is the nbgrader assignment id the notebook belongs to,
     ``name`` the notebook's file stem inside it, and ``time_limit`` the wall
     time in seconds that the reference solution must stay within (also the
-    grading wall limit per submission).
+    grading wall limit per submission, with a start-up allowance). ``limits``
+    overrides the grading sandbox's defaults for this notebook's assignment
+    (keys of ``dlcourse_graders.sandbox.SandboxLimits``, e.g.
+    ``{"address_space": 8 * 2**30}``).
     """
 
     topic: str
@@ -49,6 +52,7 @@ class NotebookSource:
     name: str
     kind: NotebookKind = "assignment"
     time_limit: float = 60.0
+    limits: Mapping[str, float] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

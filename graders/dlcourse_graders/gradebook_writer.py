@@ -46,6 +46,8 @@ def record_scores(course: Course, assignment: str, student: str, scores: Mapping
             for grade in notebook.grades:
                 if grade.cell.cell_type == "code" or grade.auto_score is not None:
                     grade.auto_score = float(scores.get((notebook.name, grade.name), 0.0))
+                # nbgrader's own rule (SaveAutoGrades): formgrader lists these for review
+                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
             notebook.late_submission_penalty = None
         gb.db.commit()
         seconds_late = submission.total_seconds_late

@@ -22,7 +22,9 @@ Defences, and what each needs from the OS (see :meth:`Sandbox.capabilities`):
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
+import itertools
 import os
 import pwd
 import select
@@ -46,6 +48,10 @@ from dlcourse_graders.proctree import kill_tree
 from dlcourse_graders.results import Status
 
 SANDBOX_USER = "dlcourse-sandbox"
+#: Sandboxes running at once each get their own user, so that one submission's
+#: process limit and leftover sweep (kill -1 as that user) never touch another's.
+USER_POOL_SIZE = 64
+_slot_counter = itertools.count()
 GiB, MiB = 2**30, 2**20
 
 
@@ -89,6 +95,46 @@ def ensure_sandbox_user(name: str = SANDBOX_USER) -> tuple[int, int] | None:
         entry = pwd.getpwnam(name)
         return (entry.pw_uid, entry.pw_gid) if entry.pw_uid != 0 else None
     return None
+
+
+def acquire_pool_user(base: str = SANDBOX_USER) -> tuple[str, int]:
+    """Lock a free sandbox user of the pool: (name, lock fd); close the fd to release it.
+
+    The first slot is ``base`` itself, then ``base1``, ``base2``, ...; the locks
+    live in the system temp directory and vanish with the holding process.
+    """
+    folder = Path(tempfile.gettempdir()) / "dlcourse-sandbox-users"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    # Start at a slot that differs between graders and between calls, so a user
+    # released a moment ago is not reused at once by someone else.
+    start = (os.getpid() * 7 + next(_slot_counter)) % USER_POOL_SIZE
+    for offset in range(USER_POOL_SIZE):
+        slot = (start + offset) % USER_POOL_SIZE
+        name = base if slot == 0 else f"{base}{slot}"
+        fd = os.open(folder / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return name, fd
+    raise RuntimeError(f"all {USER_POOL_SIZE} sandbox users are busy")
+
+
+def orphaned_processes(base: str = SANDBOX_USER) -> list[psutil.Process]:
+    """Processes of pool users whose slot is free: leftovers no sandbox owns."""
+    folder = Path(tempfile.gettempdir()) / "dlcourse-sandbox-users"
+    free = set()
+    for lock in folder.glob(f"{base}*.lock"):
+        fd = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            free.add(lock.stem)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(fd)  # closing drops the probe's lock
+    return [p for p in psutil.process_iter(["username"]) if p.info["username"] in free]
 
 
 def harden_course_permissions(course_root: Path) -> None:
@@ -190,6 +236,7 @@ class Sandbox:
         self.startup_seconds = 0.0
         self._deadline = 0.0
         self._ids: tuple[int, int] | None = None
+        self._user_lock: int | None = None
 
     @staticmethod
     def capabilities(user: str = SANDBOX_USER) -> dict[str, dict[str, Any]]:
@@ -197,7 +244,11 @@ class Sandbox:
         return _capabilities(user)
 
     def __enter__(self) -> Sandbox:  # noqa: PYI034 - subclasses are not expected
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -208,6 +259,8 @@ class Sandbox:
     def start(self) -> None:
         """Create the working directory, spawn the child and wait for its hello."""
         began = time.monotonic()
+        if self.user == SANDBOX_USER and os.geteuid() == 0:
+            self.user, self._user_lock = acquire_pool_user()
         caps = self.capabilities(self.user)
         self._ids = caps["drop_privileges"]["ids"]
         namespaces = caps["network_namespace"]["active"]
@@ -243,6 +296,7 @@ class Sandbox:
     def close(self) -> None:
         """Ask the child to stop, then kill whatever the submission left behind."""
         if self.process is None:
+            self._release_user()
             return
         if self.failure is None and self.process.poll() is None:
             with contextlib.suppress(SandboxCrash):
@@ -255,6 +309,12 @@ class Sandbox:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
         self.process = None
+        self._release_user()
+
+    def _release_user(self) -> None:
+        if self._user_lock is not None:  # only now may another sandbox use this user
+            os.close(self._user_lock)
+            self._user_lock = None
 
     def _kill_everything(self) -> None:
         assert self.process is not None

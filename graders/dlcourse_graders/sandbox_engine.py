@@ -84,14 +84,24 @@ class SandboxEngine:
     preload: tuple[str, ...] = ("numpy",)
 
     def limits_for(self, course: Course, assignment: str) -> SandboxLimits:
-        base = self.limits or SandboxLimits()
-        if self.wall_limit is not None:
-            return replace(base, wall_seconds=self.wall_limit)
+        """Engine limits, else the assignment's own overrides on the defaults.
+
+        The wall limit defaults to the notebooks' time budgets plus a start-up
+        allowance.
+        """
         if self.limits is not None:
-            return base
-        budgets = [float(nbformat.read(p, as_version=4).metadata.get("dlcourse", {}).get("time_limit", 60.0))
-                   for p in sorted(course.source_dir(assignment).glob("*.ipynb"))]
-        return replace(base, wall_seconds=sum(budgets) + STARTUP_ALLOWANCE)
+            base = self.limits
+        else:
+            metadata = [nbformat.read(p, as_version=4).metadata.get("dlcourse", {})
+                        for p in sorted(course.source_dir(assignment).glob("*.ipynb"))]
+            overrides: dict[str, float] = {}
+            for meta in metadata:
+                for key, value in meta.get("limits", {}).items():
+                    overrides[key] = max(float(value), overrides.get(key, 0.0))
+            wall = sum(float(m.get("time_limit", 60.0)) for m in metadata) + STARTUP_ALLOWANCE
+            base = replace(SandboxLimits(wall_seconds=wall),
+                           **{k: type(getattr(SandboxLimits(), k))(v) for k, v in overrides.items()})
+        return replace(base, wall_seconds=self.wall_limit) if self.wall_limit is not None else base
 
     def grade(self, course: Course, assignment: str, student: str) -> SubmissionResult:
         started = time.monotonic()
@@ -193,7 +203,7 @@ class SandboxEngine:
                 score.report.append(f"[hidden check {check_id}] is not installed: ask your instructor")
                 fractions.append(0.0)
                 continue
-            cases = run_check(check, box.student())
+            cases = run_check(check, box.student(), salt=box.seed)
             fractions.append(score_cases(cases))
             score.report.append(format_cases(check, cases))
         score.earned = round(score.points * sum(fractions) / len(fractions), 4)

@@ -1,0 +1,104 @@
+"""The sandboxed engine on the toy topic: limits, reproducibility, gradebook, agreement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dlcourse.build import BuildError, build_notebook
+from dlcourse.manager import Hooks
+from dlcourse.nbgrader_ops import generate_assignment
+from dlcourse.types import NotebookSource
+from dlcourse_graders.gradebook import open_gradebook
+from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+from dlcourse_graders.results import Status
+from dlcourse_graders.sandbox import GiB, SandboxLimits
+from dlcourse_graders.sandbox_engine import SandboxEngine
+from dlcourse_graders.simulate import simulate_class
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_assignment_limits_reach_the_sandbox(toy_course, toy_env):
+    hooks = Hooks.load()
+    topic = hooks.topic("toy")
+    source = NotebookSource("toy", FIXTURES / "toy_notebooks" / "toy.py", "toy", "toy", time_limit=5,
+                            limits={"address_space": 2 * GiB, "max_processes": 32})
+    notebook = build_notebook(source, topic, hooks)
+    assert notebook.metadata.dlcourse["limits"] == {"address_space": 2 * GiB, "max_processes": 32}
+    nbformat.write(notebook, toy_course.source_dir("toy") / "toy.ipynb")
+    limits = SandboxEngine().limits_for(toy_course, "toy")
+    assert (limits.address_space, limits.max_processes, limits.wall_seconds) == (2 * GiB, 32, 35.0)
+    assert SandboxEngine(wall_limit=3).limits_for(toy_course, "toy").wall_seconds == 3
+    fixed = SandboxLimits(wall_seconds=9)
+    assert SandboxEngine(limits=fixed).limits_for(toy_course, "toy") == fixed
+    bad = NotebookSource("toy", source.path, "toy", "toy", limits={"gpu_count": 1})
+    with pytest.raises(BuildError, match="unknown sandbox limits"):
+        build_notebook(bad, topic, hooks)
+
+
+def test_regrading_is_reproducible_and_students_get_their_own_inputs(toy_course):
+    generate_assignment(toy_course, "toy")
+    students = simulate_class(toy_course, "toy")
+    engine = SandboxEngine(wall_limit=8)
+    partial = next(s for s in students if s.student == "partial")
+    first = engine.grade(toy_course, "toy", partial.student)
+    first_nb = _content(toy_course.autograded_dir("partial", "toy") / "toy.ipynb")
+    second = engine.grade(toy_course, "toy", partial.student)
+    assert (first.score, first.status) == (second.score, second.status) == (2.0, Status.GRADED)
+    assert _content(toy_course.autograded_dir("partial", "toy") / "toy.ipynb") == first_nb
+    from dlcourse.checking import check_rng
+    from dlcourse_graders.engine import grading_seed
+
+    seeds = {grading_seed("toy", s.student) for s in students}
+    assert len(seeds) == len(students)
+    draws = {tuple(check_rng("toy.double", seed).normal(size=3)) for seed in seeds}
+    assert len(draws) == len(seeds)
+
+
+def _content(path: Path) -> list[tuple[str, str]]:
+    """Sources and outputs of a notebook (cell ids aside)."""
+    notebook = nbformat.read(path, as_version=4)
+    return [(c.source, nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        outputs=c.get("outputs", []))])).split('"id"')[0]) for c in notebook.cells]
+
+
+def test_both_engines_agree_on_honest_submissions(toy_course):
+    generate_assignment(toy_course, "toy")
+    simulate_class(toy_course, "toy")
+    for student in ("perfect", "untouched", "partial"):
+        sandboxed = SandboxEngine(wall_limit=10).grade(toy_course, "toy", student)
+        stock = NbgraderAutogradeEngine(wall_limit=60).grade(toy_course, "toy", student)
+        assert sandboxed.score == stock.score, student
+        assert sandboxed.status is stock.status is Status.GRADED
+
+
+def test_scores_land_in_the_gradebook_with_late_penalties(toy_course, monkeypatch):
+    generate_assignment(toy_course, "toy")
+    simulate_class(toy_course, "toy")
+    with open_gradebook(toy_course) as gb:
+        gb.update_or_create_assignment("toy", duedate=dt.datetime(2000, 1, 1))
+
+    class HalfOff:
+        @__import__("dlcourse").hookimpl
+        def dlcourse_late_penalty(self, submission, score, seconds_late):
+            return score / 2
+
+    hooks = Hooks.load(toy_course)
+    hooks.pm.register(HalfOff())
+    result = SandboxEngine(wall_limit=10, hooks=hooks).grade(toy_course, "toy", "perfect")
+    assert result.status is Status.GRADED and result.score == 5
+    with open_gradebook(toy_course) as gb:
+        submission = gb.find_submission("toy", "perfect")
+        assert submission.total_seconds_late > 0
+        assert submission.late_submission_penalty == 2.5 and submission.score == 5.0  # nbgrader subtracts on export
+        grades = {g.name: g.auto_score for nb in submission.notebooks for g in nb.grades}
+        assert grades == {"double_tests": 2.0, "relu_tests": 3.0}
+    autograded = nbformat.read(toy_course.autograded_dir("perfect", "toy") / "toy.ipynb", as_version=4)
+    reports = [o.text for c in autograded.cells if c.cell_type == "code" for o in c.outputs
+               if o.get("name") == "stdout"]
+    assert any("relu: 2/2 hidden cases passed" in r for r in reports)
+    assert (toy_course.autograded_dir("perfect", "toy") / "timestamp.txt").is_file()
