@@ -10,6 +10,7 @@ every feedback file for anything that must not reach a student.
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 from dlcourse.build import HIDDEN_BEGIN, HIDDEN_END
@@ -82,6 +83,13 @@ def _status_pages(course: Course, assignment: str, students: list[str] | None) -
     return written
 
 
+def environment_secrets() -> tuple[str, ...]:
+    """Values of the grader's environment variables that look like credentials."""
+    words = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
+    return tuple(value for name, value in os.environ.items()
+                 if any(word in name.upper() for word in words) and len(value) >= 8)
+
+
 def leaks_in(text: str, secrets: tuple[str, ...]) -> list[str]:
     """Which of ``secrets`` appear in ``text``."""
     return [secret for secret in secrets if secret and secret in text]
@@ -89,7 +97,7 @@ def leaks_in(text: str, secrets: tuple[str, ...]) -> list[str]:
 
 def assert_no_leak(course: Course, files: list[Path]) -> None:
     """Delete and report any feedback file that carries hidden text or instructor paths."""
-    secrets = (*LEAK_MARKERS, str(course.root / "source"))
+    secrets = (*LEAK_MARKERS, str(course.root / "source"), *environment_secrets())
     leaking = []
     for path in files:
         found = leaks_in(path.read_text(encoding="utf-8", errors="replace"), secrets)

@@ -157,7 +157,16 @@ def _tampered(release) -> dict[str, nbformat.NotebookNode]:
             cell.source = "pass"
         nb.cells = copies + nb.cells
 
+    def re_id(nb):
+        for cell in tests(nb):
+            cell.metadata.nbgrader["grade_id"] += "_mine"
+            cell.source = "pass"
+
+    def reorder(nb):
+        nb.cells = tests(nb) + [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")]
+
     return {"deleted test cells": variant(delete), "retyped test cells": variant(retype),
+            "re-id'd test cells": variant(re_id), "reordered cells": variant(reorder),
             "grade metadata 100 points": variant(hundred_points), "pre-filled passing outputs": variant(prefilled),
             "duplicate grade ids": variant(duplicate)}
 
@@ -232,7 +241,7 @@ def test_every_attack_is_defeated(toy_course, tmp_path, listener, monkeypatch):
         folder = course.submitted_dir(student, "toy")
         folder.mkdir(parents=True)
         nbformat.write(notebook, folder / "toy.ipynb")
-        expected[student] = (0, {A}, name)
+        expected[student] = (0, {G} if name == "reordered cells" else {A}, name)
     before = _digest([*protected, course.root / "nbgrader_config.py"])
     limits = SandboxLimits(address_space=3 * 2**30, cpu_seconds=30, max_processes=64, wall_seconds=15)
     results = {r.student: r for r in grade_assignment(course, "toy", engine=SandboxEngine(limits=limits))}

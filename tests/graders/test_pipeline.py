@@ -193,3 +193,18 @@ def test_collect_without_exchange_is_an_error(tmp_path, toy_env):
     assert run_cli("init", str(tmp_path / "c"), env=toy_env).returncode == 0
     result = run_cli("collect", "toy", "--course", str(tmp_path / "c"), env=toy_env)
     assert result.returncode == 2 and "no exchange configured" in result.stderr
+
+
+def test_feedback_scan_withholds_pages_with_secrets(toy_course, monkeypatch):
+    from dlcourse_graders.feedback import FeedbackLeakError, assert_no_leak
+
+    monkeypatch.setenv("GRADER_API_TOKEN", "s3cr3t-value-123")
+    page = toy_course.feedback_dir("eve", "toy") / "toy.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<pre>s3cr3t-value-123</pre>")
+    clean = toy_course.feedback_dir("ann", "toy") / "toy.html"
+    clean.parent.mkdir(parents=True)
+    clean.write_text("<p>2/5</p>")
+    with pytest.raises(FeedbackLeakError, match="eve"):
+        assert_no_leak(toy_course, [page, clean])
+    assert not page.exists() and clean.exists()
