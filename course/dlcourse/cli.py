@@ -83,12 +83,19 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from dlcourse_graders.executors import executor_for
     from dlcourse_graders.grade import grade_assignment, make_engine, print_progress, summary_table
 
     course = _course(args)
     engine = make_engine(args.engine, course, wall_limit=args.wall_limit)
-    results = grade_assignment(course, args.assignment, args.student or None, engine=engine,
-                               progress=print_progress())
+    executor = None if engine else executor_for(args.workers, args.scheduler)
+    try:
+        results = grade_assignment(course, args.assignment, args.student or None, engine=engine,
+                                   executor=executor, wall_limit=args.wall_limit, force=args.force,
+                                   progress=print_progress())
+    finally:
+        if executor is not None:
+            executor.close()
     print(summary_table(results))
     return 0
 
@@ -177,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--wall-limit", type=float, default=None, metavar="SECONDS",
                    help="wall time per submission (default: the notebooks' budget + 30 s)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="grade on this Dask cluster instead of locally")
+    p.add_argument("--force", action="store_true",
+                   help="regrade submissions that are unchanged since they were last graded")
     p.add_argument("--engine", choices=("sandbox", "nbgrader"), default="sandbox",
                    help="sandbox: checks outside the student's process (default); "
                         "nbgrader: plain nbgrader autograde, checks in the kernel")

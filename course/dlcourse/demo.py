@@ -22,7 +22,6 @@ def run_demo(directory: Path, topics: list[str] | None = None) -> int:
     from dlcourse_graders.feedback import generate_feedback
     from dlcourse_graders.grade import grade_assignment, print_progress
     from dlcourse_graders.gradebook import open_gradebook
-    from dlcourse_graders.sandbox_engine import SandboxEngine
     from dlcourse_graders.simulate import simulate_class
     from dlcourse_graders.validate import validate_assignment
 
@@ -49,7 +48,7 @@ def run_demo(directory: Path, topics: list[str] | None = None) -> int:
         # The slowest honest submission is the solution: leave it room, stop loops early.
         wall = max(10.0, 3 * report.grading_seconds + 5)
         results = grade_assignment(course, assignment, [s.student for s in students], hooks=hooks,
-                                   engine=SandboxEngine(wall_limit=wall, hooks=hooks), progress=print_progress())
+                                   wall_limit=wall, progress=print_progress())
         by_student = {r.student: r for r in results}
         for simulated in students:
             actual = by_student[simulated.student]

@@ -1,37 +1,51 @@
-"""``dlcourse grade``: every submission of an assignment, whatever happens to each."""
+"""``dlcourse grade``: every submission of an assignment, whatever happens to each.
+
+The coordinator builds one job per submission, skips submissions graded
+before with the same content, checks and limits (unless forced), hands the
+rest to an executor, and records each result as it arrives: scores into
+nbgrader's gradebook, a status beside them, a log file per submission. Only
+one run per assignment records at a time (a lock file), so two runs at once
+never interleave their writes.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import sys
-from typing import Callable, Sequence, TextIO
+from pathlib import Path
+from typing import Callable, Iterator, Sequence, TextIO
 
 from dlcourse.coursedir import Course, CourseError
 from dlcourse.manager import Hooks
 
 from dlcourse_graders.engine import Engine
+from dlcourse_graders.executors import Executor, executor_for
+from dlcourse_graders.jobs import GradingJob, JobResult
 from dlcourse_graders.results import Status, SubmissionResult
+from dlcourse_graders.sandbox import SandboxLimits
 from dlcourse_graders.statusdb import StatusStore
 
 Progress = Callable[[int, int, SubmissionResult], None]
 
 
-def grade_assignment(
-    course: Course,
-    assignment: str,
-    students: Sequence[str] | None = None,
-    *,
-    engine: Engine | None = None,
-    hooks: Hooks | None = None,
-    progress: Progress | None = None,
-) -> list[SubmissionResult]:
-    """Grade ``COURSE/submitted/*/ASSIGNMENT`` (or only ``students``).
+@contextlib.contextmanager
+def run_lock(course: Course, assignment: str, stream: TextIO = sys.stderr) -> Iterator[None]:
+    """Hold the assignment's grading lock; a second run waits for the first."""
+    folder = course.root / ".dlcourse"
+    folder.mkdir(exist_ok=True)
+    with open(folder / f"grade-{assignment}.lock", "w", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"another `dlcourse grade {assignment}` is running; waiting for it", file=stream, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
-    Each submission's status goes into the gradebook database; a broken
-    submission becomes a status and a message, never an aborted batch.
-    """
-    from dlcourse.nbgrader_ops import course_config
-    from dlcourse_graders.sandbox_engine import SandboxEngine
 
+def choose_students(course: Course, assignment: str, students: Sequence[str] | None) -> list[str]:
+    """The students to grade; :class:`CourseError` names any without a submission."""
     course.require_assignment(assignment)
     available = course.students_with_submissions(assignment)
     chosen = list(students) if students else available
@@ -40,55 +54,145 @@ def grade_assignment(
         raise CourseError(f"{course.root / 'submitted'}: no submission of {assignment!r} for {', '.join(unknown)}")
     if not chosen:
         raise CourseError(f"{course.root / 'submitted'}: no submissions of {assignment!r} to grade")
+    return chosen
+
+
+def grade_assignment(
+    course: Course,
+    assignment: str,
+    students: Sequence[str] | None = None,
+    *,
+    engine: Engine | None = None,
+    executor: Executor | None = None,
+    limits: SandboxLimits | None = None,
+    wall_limit: float | None = None,
+    force: bool = False,
+    hooks: Hooks | None = None,
+    progress: Progress | None = None,
+) -> list[SubmissionResult]:
+    """Grade ``COURSE/submitted/*/ASSIGNMENT`` (or only ``students``).
+
+    With an ``engine`` (e.g. plain nbgrader) submissions are graded one by one
+    through it; otherwise as sandboxed jobs on ``executor`` (default: a local
+    pool, one worker per core). A broken submission becomes a status and a
+    message, never an aborted batch.
+    """
+    from dlcourse.nbgrader_ops import course_config
+
+    chosen = choose_students(course, assignment, students)
     hooks = hooks or Hooks.load(course)
-    engine = engine or SandboxEngine(hooks=hooks)
     store = StatusStore(course_config(course).db_url)
-    results = []
+    results: list[SubmissionResult] = []
     try:
-        for index, student in enumerate(chosen, start=1):
-            result = engine.grade(course, assignment, student)
-            store.record(result)
-            results.append(result)
-            if progress:
-                progress(index, len(chosen), result)
+        with run_lock(course, assignment):
+            if engine is not None:
+                for index, student in enumerate(chosen, start=1):
+                    result = engine.grade(course, assignment, student)
+                    store.record(result)
+                    write_log(course, result, None)
+                    results.append(result)
+                    if progress:
+                        progress(index, len(chosen), result)
+            else:
+                results = _grade_jobs(course, assignment, chosen, executor, limits, wall_limit, force, hooks,
+                                      store, progress)
     finally:
         store.close()
     hooks.grading_finished(results, course)
     return results
 
 
-def make_engine(name: str, course: Course, wall_limit: float | None = None) -> Engine:
-    """The engine called ``name``: ``sandbox`` (default) or ``nbgrader``."""
-    if name == "nbgrader":
-        from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+def _grade_jobs(course: Course, assignment: str, students: list[str], executor: Executor | None,
+                limits: SandboxLimits | None, wall_limit: float | None, force: bool, hooks: Hooks,
+                store: StatusStore, progress: Progress | None) -> list[SubmissionResult]:
+    from dataclasses import replace
 
-        return NbgraderAutogradeEngine(wall_limit=wall_limit)
-    from dlcourse_graders.sandbox_engine import SandboxEngine
+    from dlcourse_graders.executors import default_workers
+    from dlcourse_graders.sandbox_engine import assignment_limits, make_job, record_result
 
-    return SandboxEngine(wall_limit=wall_limit, hooks=Hooks.load(course))
+    base = limits or assignment_limits(course, assignment)
+    if wall_limit is not None:
+        base = replace(base, wall_seconds=wall_limit)
+    workers = executor.workers if executor else min(default_workers(), len(students))
+    base = replace(base, threads=max(1, default_workers() // max(workers, 1)))
+    jobs: list[GradingJob] = []
+    results: list[SubmissionResult] = []
+    for student in students:
+        job = make_job(course, assignment, student, base)
+        previous = store.get(assignment, student)
+        if not force and previous and previous.get("fingerprint") == job.fingerprint:
+            results.append(StatusStore.as_result(previous, unchanged=True))
+        else:
+            jobs.append(job)
+    if progress:
+        for index, result in enumerate(results, start=1):
+            progress(index, len(students), result)
+    if not jobs:
+        return results
+    fingerprints = {job.student: job.fingerprint for job in jobs}
+    runner = executor or executor_for(None if len(jobs) > 1 else 1)
+    try:
+        for job_result in runner.run(jobs):
+            result = record_result(course, job_result, hooks)
+            store.record(result, fingerprints[result.student])
+            write_log(course, result, job_result)
+            results.append(result)
+            if progress:
+                progress(len(results), len(students), result)
+    finally:
+        if executor is None:
+            runner.close()
+    return results
+
+
+def write_log(course: Course, result: SubmissionResult, job: JobResult | None) -> Path:
+    """``COURSE/logs/<assignment>/<student>.log``: what happened to one submission (instructor-only)."""
+    folder = course.root / "logs" / result.assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {**result.as_row(), "notebooks": list(result.notebooks)}
+    if job is not None:
+        record.update(worker=job.worker, execution_seconds=round(job.execution_seconds, 3),
+                      cells=[{"notebook": nb, "grade_id": gid, "earned": earned} for nb, gid, earned in job.cell_scores])
+    path = folder / f"{result.student}.log"
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
 
 
 def print_progress(stream: TextIO = sys.stdout) -> Progress:
-    """A progress callback that prints one line per submission."""
+    """A progress callback: a bar on a terminal, one line per submission otherwise."""
+    from dlcourse_graders.progress import ProgressReporter
+
+    reporter: ProgressReporter | None = None
 
     def report(index: int, total: int, result: SubmissionResult) -> None:
-        score = "-" if result.score is None else f"{result.score:g}"
-        print(f"[{index}/{total}] {result.student}: {result.status} {score}/{result.max_score:g} "
-              f"({result.seconds:.1f} s)", file=stream, flush=True)
+        nonlocal reporter
+        reporter = reporter or ProgressReporter(total, stream)
+        reporter(index, total, result)
 
     return report
 
 
-def summary_table(results: Sequence[SubmissionResult]) -> str:
-    """A plain-text table of statuses, with the problems listed at the end."""
-    lines = [f"{'student':<20} {'status':<15} {'score':>12}  message"]
+def make_engine(name: str, course: Course, wall_limit: float | None = None) -> Engine | None:
+    """The per-submission engine called ``name``: ``nbgrader``, or None for sandboxed jobs."""
+    if name == "nbgrader":
+        from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+
+        return NbgraderAutogradeEngine(wall_limit=wall_limit)
+    return None
+
+
+def summary_table(results: Sequence[SubmissionResult], slowest: int = 3) -> str:
+    """A plain-text table of statuses, the slowest submissions, and the problems at the end."""
+    lines = [f"{'student':<20} {'status':<15} {'score':>12} {'seconds':>8}  message"]
     for r in results:
         score = "-" if r.score is None else f"{r.score:g}/{r.max_score:g}"
-        lines.append(f"{r.student:<20} {str(r.status):<15} {score:>12}  {r.message}")
+        lines.append(f"{r.student:<20} {str(r.status):<15} {score:>12} {r.seconds:>8.1f}  {r.message}")
     counts: dict[str, int] = {}
     for r in results:
         counts[str(r.status)] = counts.get(str(r.status), 0) + 1
     lines.append("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    ranked = sorted(results, key=lambda r: r.seconds, reverse=True)[:slowest]
+    lines.append("slowest: " + ", ".join(f"{r.student} ({r.seconds:.1f} s)" for r in ranked))
     problems = [r for r in results if r.status is not Status.GRADED]
     if problems:
         lines.append(f"{len(problems)} submission(s) need attention: "

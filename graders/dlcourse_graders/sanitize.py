@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
@@ -65,14 +64,14 @@ def is_answer(cell: NotebookNode) -> bool:
     return bool(_nbgrader(cell).get("solution"))
 
 
-def read_submission(path: Path) -> NotebookNode:
-    """Read a submitted file as a notebook, or raise :class:`InvalidSubmission`."""
+def read_submission(name: str, data: bytes) -> NotebookNode:
+    """Read a submitted file's bytes as a notebook, or raise :class:`InvalidSubmission`."""
     try:
-        notebook = nbformat.read(path, as_version=4)
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as error:  # noqa: BLE001 - any unreadable file becomes a status
-        raise InvalidSubmission(f"{path.name}: not a readable notebook ({type(error).__name__})") from None
+        raise InvalidSubmission(f"{name}: not a readable notebook ({type(error).__name__})") from None
     if not isinstance(notebook.get("cells"), list):
-        raise InvalidSubmission(f"{path.name}: not a notebook (no cells)")
+        raise InvalidSubmission(f"{name}: not a notebook (no cells)")
     return notebook
 
 

@@ -26,6 +26,8 @@ status_table = sa.Table(
     sa.Column("message", sa.Text, nullable=False, default=""),
     sa.Column("seconds", sa.Float, nullable=False, default=0.0),
     sa.Column("updated", sa.DateTime, nullable=False),
+    # what was graded (submission, assignment, checks, limits): unchanged means no regrade
+    sa.Column("fingerprint", sa.String(64), nullable=True),
 )
 
 
@@ -38,10 +40,16 @@ class StatusStore:
         # nbgrader stamps its schema version only into an empty database, so
         # it must create its tables before this one appears.
         Gradebook(db_url).close()
-        self.engine = sa.create_engine(db_url)
+        # SQLite: wait for another writer (a concurrent run) instead of failing at once
+        options = {"connect_args": {"timeout": 60}} if db_url.startswith("sqlite") else {}
+        self.engine = sa.create_engine(db_url, **options)
         _metadata.create_all(self.engine)
+        columns = {c["name"] for c in sa.inspect(self.engine).get_columns(status_table.name)}
+        if "fingerprint" not in columns:  # a table from an earlier version
+            with self.engine.begin() as connection:
+                connection.execute(sa.text(f"ALTER TABLE {status_table.name} ADD COLUMN fingerprint VARCHAR(64)"))
 
-    def record(self, result: SubmissionResult) -> None:
+    def record(self, result: SubmissionResult, fingerprint: str | None = None) -> None:
         """Insert or replace the status of ``result``'s submission."""
         key = (status_table.c.assignment == result.assignment) & (status_table.c.student == result.student)
         values = {
@@ -53,6 +61,7 @@ class StatusStore:
             "message": result.message,
             "seconds": result.seconds,
             "updated": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+            "fingerprint": fingerprint,
         }
         with self.engine.begin() as connection:
             connection.execute(status_table.delete().where(key))
@@ -71,10 +80,15 @@ class StatusStore:
             rows = connection.execute(sa.select(status_table)).mappings().all()
         return {(row["assignment"], row["student"]): dict(row) for row in rows}
 
+    @staticmethod
+    def as_result(row: dict[str, object], unchanged: bool = False) -> SubmissionResult:
+        """A stored row as a :class:`SubmissionResult` (for submissions not regraded)."""
+        message = str(row["message"] or "")
+        if unchanged:
+            message = "; ".join(filter(None, ["unchanged since last grading", message]))
+        return SubmissionResult(str(row["assignment"]), str(row["student"]), Status(str(row["status"])),
+                                row["score"], float(row["max_score"]), message, 0.0)  # type: ignore[arg-type]
+
     def close(self) -> None:
         self.engine.dispose()
 
-
-def parse_status(text: str) -> Status:
-    """The :class:`Status` stored as ``text``."""
-    return Status(text)

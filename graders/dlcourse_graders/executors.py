@@ -1,0 +1,167 @@
+"""Executors run grading jobs: in this process, on a local worker pool, or on Dask.
+
+Each yields results as jobs complete, so the coordinator records every
+submission the moment it is graded (a killed run loses only what was in
+flight). Workers are warm: numpy, torch, the plugins and the checks are
+imported once per worker, and each submission gets a fresh sandboxed child.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Callable, Iterable, Iterator, Protocol
+
+from dlcourse_graders.jobs import GradingJob, JobResult, run_job
+from dlcourse_graders.results import Status
+
+
+class Executor(Protocol):
+    """Runs jobs and yields their results in completion order."""
+
+    workers: int
+
+    def run(self, jobs: Iterable[GradingJob]) -> Iterator[JobResult]:
+        """Run ``jobs``; never raises for one job's failure."""
+
+    def close(self) -> None:
+        """Release workers and connections."""
+
+
+def failed(job: GradingJob, error: BaseException) -> JobResult:
+    """A grader-side failure on one job, reported (never a silent zero)."""
+    detail = "".join(traceback.format_exception_only(type(error), error)).strip()[:300]
+    return JobResult(job.assignment, job.student, Status.CRASHED, None, 0.0,
+                     f"the grader failed on this submission ({detail}); ask your instructor to regrade", 0.0)
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def warm_worker(torch_threads: int) -> None:
+    """Import what every job needs once per worker, with a share of the cores for torch."""
+    import numpy  # noqa: F401 - imported to be warm
+
+    from dlcourse_graders.jobs import checks_version, worker_hooks
+
+    try:
+        import torch
+
+        torch.set_num_threads(torch_threads)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    worker_hooks()
+    checks_version()
+
+
+class InlineExecutor:
+    """Runs jobs one after another in this process."""
+
+    workers = 1
+
+    def run(self, jobs: Iterable[GradingJob]) -> Iterator[JobResult]:
+        for job in jobs:
+            try:
+                yield run_job(job)
+            except Exception as error:  # noqa: BLE001 - one job's failure is its own
+                yield failed(job, error)
+
+    def close(self) -> None:
+        pass
+
+
+class LocalExecutor:
+    """A pool of warm worker processes on this machine (default: one per core)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        import multiprocessing
+
+        self.workers = workers or default_workers()
+        threads = max(1, default_workers() // self.workers)
+        # spawn: workers start clean, not with copies of the coordinator's database connections
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=warm_worker, initargs=(threads,))
+
+    def run(self, jobs: Iterable[GradingJob]) -> Iterator[JobResult]:
+        yield from _as_completed(self.pool.submit, jobs, 2 * self.workers)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Jobs on a Dask cluster (``tcp://host:port``); workers need only the grader installed."""
+
+    def __init__(self, scheduler: str) -> None:
+        from distributed import Client
+
+        self.client = Client(scheduler, timeout=30)
+        self.workers = max(1, sum(self.client.nthreads().values()))
+        self.client.run(warm_worker, 1)
+
+    def run(self, jobs: Iterable[GradingJob]) -> Iterator[JobResult]:
+        from distributed import as_completed
+
+        queue = iter(jobs)
+        pending = {}
+        flow = as_completed()
+
+        def feed() -> None:
+            job = next(queue, None)
+            if job is not None:
+                future = self.client.submit(run_job, job, pure=False,
+                                            key=f"grade-{job.assignment}-{job.student}-{job.fingerprint[:12]}")
+                pending[future] = job
+                flow.add(future)
+
+        for _ in range(2 * self.workers):
+            feed()
+        for future in flow:
+            job = pending.pop(future)
+            try:
+                yield future.result()
+            except Exception as error:  # noqa: BLE001 - a lost worker fails only its jobs
+                yield failed(job, error)
+            feed()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _as_completed(submit: Callable[..., Future], jobs: Iterable[GradingJob], window: int) -> Iterator[JobResult]:
+    """Keep ``window`` jobs in flight; yield each result as it arrives."""
+    pending: dict[Future, GradingJob] = {}
+    queue = iter(jobs)
+    exhausted = False
+    while pending or not exhausted:
+        while not exhausted and len(pending) < window:
+            job = next(queue, None)
+            if job is None:
+                exhausted = True
+            else:
+                pending[submit(run_job, job)] = job
+        if not pending:
+            break
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for future in done:
+            job = pending.pop(future)
+            try:
+                yield future.result()
+            except Exception as error:  # noqa: BLE001 - a lost worker fails only its jobs
+                yield failed(job, error)
+
+
+def executor_for(workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor a command line asks for."""
+    if scheduler:
+        return DaskExecutor(scheduler)
+    if workers == 1:
+        return InlineExecutor()
+    return LocalExecutor(workers)
+

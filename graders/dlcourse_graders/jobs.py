@@ -1,0 +1,300 @@
+"""A grading job is a pure function: submission bytes and assignment spec in, result out.
+
+:func:`run_job` touches no course directory, so any process that has the
+grader installed can run it: the coordinator itself, a local worker pool or a
+Dask worker on another machine. Only the coordinator writes the gradebook
+(:mod:`dlcourse_graders.sandbox_engine`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+import nbformat
+from nbformat import NotebookNode
+
+from dlcourse.build import without_hidden_region
+from dlcourse.checking import format_cases, run_check, score_cases
+from dlcourse.manager import Hooks
+from dlcourse.types import Check
+
+from dlcourse_graders.results import Status
+from dlcourse_graders.sandbox import Sandbox, SandboxCrash, SandboxLimits
+from dlcourse_graders.sanitize import InvalidSubmission, PreparedNotebook, prepare, read_submission
+
+NOTEBOOK_OUTPUT_CAP = 1024 * 1024
+Files = tuple[tuple[str, bytes], ...]
+
+#: Runs first in every sandbox: no display, and IPython's magics become no-ops
+#: (cells are plain Python there; there is no shell to tamper with).
+PRELUDE = '''
+import os as _os
+_os.environ.setdefault("MPLBACKEND", "Agg")
+del _os
+class _GradingShell:
+    """What a notebook sees of IPython while it is graded."""
+    def run_line_magic(self, *args, **kwargs):
+        return None
+    def run_cell_magic(self, *args, **kwargs):
+        return None
+    def system(self, *args, **kwargs):
+        return None
+def get_ipython():
+    return _GradingShell()
+'''
+
+
+@dataclass(frozen=True)
+class GradingJob:
+    """Everything needed to grade one submission, as plain bytes."""
+
+    assignment: str
+    student: str
+    sources: Files
+    submission: Files
+    public: Files
+    limits: SandboxLimits
+    seed: int
+    hide: tuple[str, ...] = ()
+    preload: tuple[str, ...] = ("numpy",)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when the submission, the assignment, the limits or the checks change."""
+        digest = hashlib.sha256()
+        for name, data in (*self.sources, *self.submission, *self.public):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        # threads only share out the cores: they do not change what is graded
+        digest.update(repr((replace(self.limits, threads=0), self.seed, self.preload)).encode())
+        digest.update(checks_version().encode())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What :func:`run_job` found; the coordinator records it."""
+
+    assignment: str
+    student: str
+    status: Status
+    score: float | None
+    max_score: float
+    message: str
+    seconds: float
+    cell_scores: tuple[tuple[str, str, float], ...] = ()
+    notebooks: Files = ()
+    execution_seconds: float = 0.0
+    sandbox_seconds: float = 0.0
+    worker: str = ""
+
+
+@dataclass
+class CellScore:
+    """The score of one grade cell and what the student is told about it."""
+
+    notebook: str
+    grade_id: str
+    points: float
+    earned: float = 0.0
+    report: list[str] = field(default_factory=list)
+
+
+@functools.cache
+def worker_hooks() -> Hooks:
+    """The plugin manager of this worker process, loaded once (warm)."""
+    return Hooks.load()
+
+
+@functools.cache
+def checks_version() -> str:
+    """A digest of every installed check's code: regrade when a check changes."""
+    digest = hashlib.sha256()
+    for check_id, check in sorted(worker_hooks().all_checks().items()):
+        digest.update(check_id.encode())
+        try:
+            digest.update(inspect.getsource(check.run).encode())
+        except (OSError, TypeError):
+            digest.update(repr(check.run).encode())
+    return digest.hexdigest()
+
+
+def secret_folders(hooks: Hooks) -> list[Path]:
+    """What the sandbox must not see of this installation: hidden check code,
+    notebook sources (they hold the solutions) and a source checkout's history."""
+    folders = set()
+    for check in hooks.all_checks().values():
+        source = inspect.getsourcefile(check.run) if callable(check.run) else None
+        if source:
+            folders.add(Path(source).resolve().parent)
+    for topic in hooks.topics():
+        folders |= {source.path.resolve().parent for source in hooks.notebooks(topic)}
+    package = Path(inspect.getsourcefile(Hooks) or ".").resolve()
+    folders |= {parent / ".git" for parent in package.parents if (parent / ".git").exists()}
+    return sorted(folders)
+
+
+def to_python(source: str) -> str:
+    """Turn IPython syntax (magics, ``!commands``) into plain Python calls."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - leave it to the sandbox to report the syntax error
+        return source
+
+
+def run_job(job: GradingJob) -> JobResult:
+    """Grade one submission: sanitise, run in a sandbox, check, score. Never raises for a bad submission."""
+    import socket
+
+    started = time.monotonic()
+    hooks = worker_hooks()
+    sources = {name: nbformat.reads(data.decode("utf-8"), as_version=4) for name, data in job.sources}
+    max_score = float(sum(c.metadata["nbgrader"].get("points", 0) for nb in sources.values() for c in nb.cells
+                          if c.metadata.get("nbgrader", {}).get("grade")))
+    base = dict(assignment=job.assignment, student=job.student, max_score=max_score, worker=socket.gethostname())
+    submitted = dict(job.submission)
+    try:
+        prepared = [_prepare(submitted, name, source, job.assignment) for name, source in sources.items()]
+    except InvalidSubmission as error:
+        return JobResult(status=Status.INVALID, score=None, message=str(error),
+                         seconds=time.monotonic() - started, **base)
+    files = {**dict(job.public), **{k: v for k, v in submitted.items() if not k.endswith(".ipynb")}}
+    hide = [Path(p) for p in job.hide if Path(p).exists()] + secret_folders(hooks)
+    scores, executed, failure, box_seconds = _execute(job, files, hide, prepared, hooks.all_checks())
+    tampering = [t for p in prepared for t in p.tampering]
+    notes = [n for p in prepared for n in p.notes]
+    if failure is not None:
+        status, message = failure
+    elif tampering:
+        status, message = Status.TAMPERED, "restored protected cells: " + "; ".join(tampering)
+    else:
+        status, message = Status.GRADED, ""
+    message = "; ".join(filter(None, [message, *notes]))[:1000]
+    notebooks = tuple((name, _autograded(sources[name], cells)) for name, cells in executed.items())
+    elapsed = time.monotonic() - started
+    return JobResult(status=status, score=round(sum(s.earned for s in scores), 4), message=message,
+                     seconds=elapsed, cell_scores=tuple((s.notebook, s.grade_id, s.earned) for s in scores),
+                     notebooks=notebooks, execution_seconds=box_seconds, sandbox_seconds=box_seconds, **base)
+
+
+def _prepare(submitted: dict[str, bytes], name: str, source: NotebookNode, assignment: str) -> PreparedNotebook:
+    if name not in submitted:
+        present = sorted(k for k in submitted if k.endswith(".ipynb"))
+        raise InvalidSubmission(f"{name} is missing from the submission (found: {', '.join(present) or 'none'})")
+    return prepare(source, read_submission(name, submitted[name]), name, assignment)
+
+
+def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepared: list[PreparedNotebook],
+             checks: dict[str, Check]):
+    scores: list[CellScore] = []
+    executed: dict[str, list[NotebookNode]] = {}
+    failure: tuple[Status, str] | None = None
+    with Sandbox(files, limits=job.limits, seed=job.seed, preload=job.preload, hide=hide) as box:
+        ready = time.monotonic()
+        box.exec(PRELUDE)
+        for notebook in prepared:
+            cells = executed.setdefault(notebook.name.removesuffix(".ipynb") + ".ipynb", [])
+            for cell in notebook.cells:
+                cells.append(cell)
+                if cell.cell_type != "code":
+                    continue
+                meta = cell.metadata.get("nbgrader", {})
+                score = CellScore(notebook.name.removesuffix(".ipynb"), meta.get("grade_id", ""),
+                                  float(meta.get("points", 0))) if meta.get("grade") else None
+                if box.failure is not None:
+                    if score:
+                        score.report.append(f"not run: {box.failure}")
+                        scores.append(score)
+                    continue
+                outcome = _exec(box, to_python(without_hidden_region(cell.source) if score else cell.source))
+                cell.outputs = _outputs(outcome)
+                if score:
+                    _score_cell(box, cell, score, outcome, checks)
+                    cell.outputs.append(nbformat.v4.new_output("stream", name="stdout",
+                                                               text="\n".join(score.report) + "\n"))
+                    scores.append(score)
+        run_seconds = time.monotonic() - ready
+        if box.failure is not None:
+            failure = (box.failure.status, str(box.failure))
+    return scores, executed, failure, run_seconds
+
+
+def _score_cell(box: Sandbox, cell: NotebookNode, score: CellScore, outcome: dict[str, Any],
+                checks: dict[str, Check]) -> None:
+    """Score a grade cell from its hidden checks alone.
+
+    The public tests ran inside the sandbox, where the student could have
+    tampered with them: they are shown as diagnostics but never decide a
+    score. Only a cell that names no checks falls back on them (as weak as
+    stock nbgrader; ``dlcourse validate`` fails such an assignment).
+    """
+    error = outcome.get("error")
+    if error:
+        score.report.append(f"public tests failed: {error.get('ename')}: {error.get('evalue')}")
+    wanted = cell.metadata.get("dlcourse", {}).get("checks", [])
+    if not wanted:
+        score.earned = 0.0 if error else score.points
+        score.report.append(f"points (public tests only): {score.earned:g}/{score.points:g}")
+        return
+    fractions = []
+    for check_id in wanted:
+        check = checks.get(check_id)
+        if check is None:
+            score.report.append(f"[hidden check {check_id}] is not installed: ask your instructor")
+            fractions.append(0.0)
+            continue
+        cases = run_check(check, box.student(), salt=box.seed)
+        fractions.append(score_cases(cases))
+        score.report.append(format_cases(check, cases))
+    score.earned = round(score.points * sum(fractions) / len(fractions), 4)
+    score.report.append(f"points: {score.earned:g}/{score.points:g}")
+
+
+def _exec(box: Sandbox, source: str) -> dict[str, Any]:
+    try:
+        return box.exec(source)
+    except SandboxCrash as crash:
+        return {"stdout": "", "stderr": "", "error": {"ename": crash.status.name, "evalue": str(crash),
+                                                      "traceback": str(crash)}}
+
+
+def _outputs(outcome: dict[str, Any]) -> list[NotebookNode]:
+    outputs = []
+    if outcome.get("stdout"):
+        outputs.append(nbformat.v4.new_output("stream", name="stdout", text=outcome["stdout"]))
+    if outcome.get("stderr"):
+        outputs.append(nbformat.v4.new_output("stream", name="stderr", text=outcome["stderr"]))
+    error = outcome.get("error")
+    if error:
+        traceback = error.get("traceback") or ""
+        outputs.append(nbformat.v4.new_output("error", ename=str(error.get("ename")), evalue=str(error.get("evalue")),
+                                              traceback=traceback.splitlines() if isinstance(traceback, str)
+                                              else list(traceback)))
+    return outputs
+
+
+def _autograded(source: NotebookNode, cells: Iterable[NotebookNode]) -> bytes:
+    notebook = nbformat.v4.new_notebook(metadata=source.metadata, cells=list(cells))
+    _cap_outputs(notebook)
+    return nbformat.writes(notebook).encode("utf-8")
+
+
+def _cap_outputs(notebook: NotebookNode) -> None:
+    """Keep the whole notebook's outputs under a cap, dropping the largest first."""
+    def size(cell: NotebookNode) -> int:
+        return len(nbformat.writes(nbformat.v4.new_notebook(cells=[cell]))) if cell.cell_type == "code" else 0
+
+    total = sum(size(c) for c in notebook.cells)
+    for cell in sorted((c for c in notebook.cells if c.cell_type == "code"), key=size, reverse=True):
+        if total <= NOTEBOOK_OUTPUT_CAP:
+            break
+        before = size(cell)
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="[output removed: over the size cap]\n")]
+        total -= before - size(cell)
