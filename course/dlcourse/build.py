@@ -23,7 +23,7 @@ from dlcourse.manager import Hooks
 from dlcourse.types import NotebookSource, Topic
 
 NBGRADER_SCHEMA = 3
-SOURCE_KEYS = ("nbgrader", "grade_id", "points", "checks", "lines_to_next_cell")
+SOURCE_KEYS = ("nbgrader", "grade_id", "points", "checks", "skip_grading", "lines_to_next_cell")
 CELL_ROLES = ("solution", "tests", "readonly", "manual")
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
@@ -78,11 +78,12 @@ def convert_cell(cell: NotebookNode, where: str, known_checks: set[str] | None) 
     meta = cell.metadata
     role = meta.get("nbgrader")
     grade_id, points, checks = meta.get("grade_id"), meta.get("points"), meta.get("checks") or []
+    skip = bool(meta.get("skip_grading"))
     for key in SOURCE_KEYS:
         meta.pop(key, None)
     if role is None:
-        if grade_id or points or checks:
-            raise BuildError(f"{where}: grade_id/points/checks given without nbgrader=...")
+        if grade_id or points or checks or skip:
+            raise BuildError(f"{where}: grade_id/points/checks/skip_grading given without nbgrader=...")
         return
     if role not in CELL_ROLES:
         raise BuildError(f"{where}: nbgrader={role!r}; expected one of {', '.join(CELL_ROLES)}")
@@ -94,10 +95,14 @@ def convert_cell(cell: NotebookNode, where: str, known_checks: set[str] | None) 
         raise BuildError(f"{where} ({grade_id}): a solution cell needs a '{SOLUTION_BEGIN}' region")
     if checks and role != "tests":
         raise BuildError(f"{where} ({grade_id}): only tests cells name checks")
+    if skip and role != "readonly":
+        raise BuildError(f"{where} ({grade_id}): only readonly cells may be skipped while grading")
     unknown = [c for c in checks if known_checks is not None and c not in known_checks]
     if unknown:
         raise BuildError(f"{where} ({grade_id}): unknown hidden checks {unknown}")
     meta["nbgrader"] = _nbgrader_metadata(role, grade_id, float(points) if points else None, cell.cell_type)
+    if skip:  # e.g. a widget: pointless headless, and it is the course's cell, not the student's
+        meta["dlcourse"] = {"skip_grading": True}
     if checks:
         meta["dlcourse"] = {"checks": list(checks)}
         cell.source = cell.source.rstrip() + "\n" + hidden_region(list(checks), float(points))

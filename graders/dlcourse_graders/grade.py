@@ -151,7 +151,9 @@ def write_log(course: Course, result: SubmissionResult, job: JobResult | None) -
     folder.mkdir(parents=True, exist_ok=True)
     record = {**result.as_row(), "notebooks": list(result.notebooks)}
     if job is not None:
-        record.update(worker=job.worker, execution_seconds=round(job.execution_seconds, 3),
+        record.update(worker=job.worker, exec_seconds=round(job.exec_seconds, 3),
+                      check_seconds=round(job.check_seconds, 3), startup_seconds=round(job.startup_seconds, 3),
+                      overhead_seconds=round(job.overhead_seconds, 3),
                       cells=[{"notebook": nb, "grade_id": gid, "earned": earned} for nb, gid, earned in job.cell_scores])
     path = folder / f"{result.student}.log"
     path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")

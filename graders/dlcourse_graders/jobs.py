@@ -89,9 +89,15 @@ class JobResult:
     seconds: float
     cell_scores: tuple[tuple[str, str, float], ...] = ()
     notebooks: Files = ()
-    execution_seconds: float = 0.0
-    sandbox_seconds: float = 0.0
+    exec_seconds: float = 0.0
+    check_seconds: float = 0.0
+    startup_seconds: float = 0.0
     worker: str = ""
+
+    @property
+    def overhead_seconds(self) -> float:
+        """Grading time not spent running the notebook's own cells or its checks."""
+        return max(0.0, self.seconds - self.exec_seconds - self.check_seconds)
 
 
 @dataclass
@@ -167,7 +173,8 @@ def run_job(job: GradingJob) -> JobResult:
                          seconds=time.monotonic() - started, **base)
     files = {**dict(job.public), **{k: v for k, v in submitted.items() if not k.endswith(".ipynb")}}
     hide = [Path(p) for p in job.hide if Path(p).exists()] + secret_folders(hooks)
-    scores, executed, failure, box_seconds = _execute(job, files, hide, prepared, hooks.all_checks())
+    timing = {"exec": 0.0, "check": 0.0, "startup": 0.0}
+    scores, executed, failure = _execute(job, files, hide, prepared, hooks.all_checks(), timing)
     tampering = [t for p in prepared for t in p.tampering]
     notes = [n for p in prepared for n in p.notes]
     if failure is not None:
@@ -181,7 +188,8 @@ def run_job(job: GradingJob) -> JobResult:
     elapsed = time.monotonic() - started
     return JobResult(status=status, score=round(sum(s.earned for s in scores), 4), message=message,
                      seconds=elapsed, cell_scores=tuple((s.notebook, s.grade_id, s.earned) for s in scores),
-                     notebooks=notebooks, execution_seconds=box_seconds, sandbox_seconds=box_seconds, **base)
+                     notebooks=notebooks, exec_seconds=timing["exec"], check_seconds=timing["check"],
+                     startup_seconds=timing["startup"], **base)
 
 
 def _prepare(submitted: dict[str, bytes], name: str, source: NotebookNode, assignment: str) -> PreparedNotebook:
@@ -192,12 +200,12 @@ def _prepare(submitted: dict[str, bytes], name: str, source: NotebookNode, assig
 
 
 def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepared: list[PreparedNotebook],
-             checks: dict[str, Check]):
+             checks: dict[str, Check], timing: dict[str, float]):
     scores: list[CellScore] = []
     executed: dict[str, list[NotebookNode]] = {}
     failure: tuple[Status, str] | None = None
     with Sandbox(files, limits=job.limits, seed=job.seed, preload=job.preload, hide=hide) as box:
-        ready = time.monotonic()
+        timing["startup"] = box.startup_seconds
         box.exec(PRELUDE)
         for notebook in prepared:
             cells = executed.setdefault(notebook.name.removesuffix(".ipynb") + ".ipynb", [])
@@ -213,17 +221,23 @@ def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepare
                         score.report.append(f"not run: {box.failure}")
                         scores.append(score)
                     continue
+                if cell.metadata.get("dlcourse", {}).get("skip_grading"):
+                    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="(not run while grading)\n")]
+                    continue
+                began = time.monotonic()
                 outcome = _exec(box, to_python(without_hidden_region(cell.source) if score else cell.source))
+                timing["exec"] += time.monotonic() - began
                 cell.outputs = _outputs(outcome)
                 if score:
+                    began = time.monotonic()
                     _score_cell(box, cell, score, outcome, checks)
+                    timing["check"] += time.monotonic() - began
                     cell.outputs.append(nbformat.v4.new_output("stream", name="stdout",
                                                                text="\n".join(score.report) + "\n"))
                     scores.append(score)
-        run_seconds = time.monotonic() - ready
         if box.failure is not None:
             failure = (box.failure.status, str(box.failure))
-    return scores, executed, failure, run_seconds
+    return scores, executed, failure
 
 
 def _score_cell(box: Sandbox, cell: NotebookNode, score: CellScore, outcome: dict[str, Any],

@@ -28,6 +28,7 @@ def test_toy_build_writes_nbgrader_metadata_and_hidden_regions(toy_course):
     assert tests.source.rstrip().endswith("### END HIDDEN TESTS")
     assert '_dlcourse_run_hidden_checks(["toy.relu"], globals(), points=3.0)' in tests.source
     assert cells["setup"].metadata.nbgrader["locked"]
+    assert cells["explore"].metadata.dlcourse == {"skip_grading": True}
     for cell in notebook.cells:  # source-only keys never reach the notebook
         assert not {"checks", "points", "grade_id", "nbgrader"} & set(cell.metadata) - {"nbgrader"}
 
@@ -55,6 +56,7 @@ def _write_source(tmp_path: Path, text: str) -> NotebookSource:
         ('# %% nbgrader="readonly" grade_id="a"\nx=1\n\n# %% nbgrader="readonly" grade_id="a"\ny=2\n', "duplicate"),
         ('# %% nbgrader="solutions" grade_id="a"\nx = 1\n', "expected one of"),
         ('# %% nbgrader="solution"\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n', "needs a grade_id"),
+        ('# %% nbgrader="tests" grade_id="t" points=1 skip_grading=true\nassert True\n', "only readonly cells"),
     ],
 )
 def test_malformed_sources_name_file_and_problem(tmp_path, toy_env, text, problem):

@@ -101,4 +101,5 @@ def test_scores_land_in_the_gradebook_with_late_penalties(toy_course, monkeypatc
     reports = [o.text for c in autograded.cells if c.cell_type == "code" for o in c.outputs
                if o.get("name") == "stdout"]
     assert any("relu: 2/2 hidden cases passed" in r for r in reports)
+    assert "(not run while grading)\n" in reports and not any("explorer widget" in r for r in reports)
     assert (toy_course.autograded_dir("perfect", "toy") / "timestamp.txt").is_file()

@@ -488,7 +488,7 @@ print(f"train_mlp: visible tests passed (MLP {_acc:.1%} vs logistic regression {
 # the sliders: how many hidden units does the boundary need to bend around
 # the moons? What happens with a learning rate of 10? It is not graded.
 
-# %%
+# %% nbgrader="readonly" grade_id="explore" skip_grading=true
 from dlcourse_perceptron.widgets import decision_boundary_explorer
 
 
