@@ -19,7 +19,7 @@ from dlcourse.manager import Hooks
 
 from dlcourse_graders.engine import grading_seed
 from dlcourse_graders.gradebook_writer import read_timestamp, record_scores
-from dlcourse_graders.jobs import GradingJob, JobResult, run_job
+from dlcourse_graders.jobs import GradingJob, JobResult, notebook_imports, run_job
 from dlcourse_graders.results import Status, SubmissionResult
 from dlcourse_graders.sandbox import SandboxLimits
 
@@ -53,9 +53,15 @@ def _files(root: Path, *, notebooks: bool) -> tuple[tuple[str, bytes], ...]:
 
 
 def make_job(course: Course, assignment: str, student: str, limits: SandboxLimits,
-             preload: tuple[str, ...] = ("numpy",)) -> GradingJob:
-    """Read one submission and its assignment into a self-contained job."""
-    sources = tuple((p.name, p.read_bytes()) for p in sorted(course.source_dir(assignment).glob("*.ipynb")))
+             preload: tuple[str, ...] | None = None) -> GradingJob:
+    """Read one submission and its assignment into a self-contained job.
+
+    ``preload`` defaults to what the assignment's notebooks import.
+    """
+    paths = sorted(course.source_dir(assignment).glob("*.ipynb"))
+    sources = tuple((p.name, p.read_bytes()) for p in paths)
+    if preload is None:
+        preload = notebook_imports(nbformat.read(p, as_version=4) for p in paths)
     return GradingJob(
         assignment=assignment, student=student, sources=sources,
         submission=_files(course.submitted_dir(student, assignment), notebooks=True),
@@ -89,7 +95,7 @@ class SandboxEngine:
     limits: SandboxLimits | None = None
     wall_limit: float | None = None
     hooks: Hooks | None = None
-    preload: tuple[str, ...] = ("numpy",)
+    preload: tuple[str, ...] | None = None
 
     def limits_for(self, course: Course, assignment: str) -> SandboxLimits:
         """Engine limits if given, else the assignment's; ``wall_limit`` wins over both."""

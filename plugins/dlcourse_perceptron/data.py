@@ -9,6 +9,7 @@ features with ``int64`` labels in ``{0, 1}`` (or ``{-1, +1}`` with
 from __future__ import annotations
 
 import numpy as np
+from sklearn.datasets import make_blobs, make_moons
 
 __all__ = ["load_blobs", "load_moons", "load_xor"]
 
@@ -25,8 +26,6 @@ def load_moons(
 
     No straight line separates the classes; a small MLP does.
     """
-    from sklearn.datasets import make_moons
-
     X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     return X.astype(np.float64), _labels(y, signed)
 
@@ -49,8 +48,6 @@ def load_blobs(
     Returns ``(X, y)``; with ``return_separator=True`` also ``(w, b)``, a unit
     vector ``w`` and offset ``b`` with ``y_signed * (X @ w + b) >= margin``.
     """
-    from sklearn.datasets import make_blobs
-
     centres = np.array([[-2.0, -1.0], [2.0, 1.0]])
     w = (centres[1] - centres[0]) / np.linalg.norm(centres[1] - centres[0])
     b = -float(w @ centres.mean(axis=0))

@@ -1,0 +1,190 @@
+"""A warm fork server for sandbox children.
+
+Starting a fresh interpreter per submission costs the imports of every
+submission again (``import torch`` alone is 1-2 s). The zygote imports the
+assignment's libraries once, then forks one child per submission; each child
+becomes a new session, takes the pipes the grader passed over a UNIX socket
+(SCM_RIGHTS) and runs :func:`dlcourse_graders.sandbox_child.main`, which
+applies every sandbox defence before any student code, exactly as a fresh
+process would. An intermediate process waits for the child and writes its
+exit code to a status pipe, since only a parent can reap a child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from typing import Iterable
+
+_STATUS = struct.Struct("!i")
+
+
+class ForkedChild:
+    """What the sandbox needs of a process it did not start itself (a Popen look-alike)."""
+
+    def __init__(self, pid: int, stdin_fd: int, stdout_fd: int, status_fd: int) -> None:
+        self.pid = pid
+        self.stdin = os.fdopen(stdin_fd, "wb", buffering=0)
+        self.stdout = os.fdopen(stdout_fd, "rb", buffering=0)
+        self._status_fd = status_fd
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        return self.wait(0) if self.returncode is None else self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if self.returncode is not None:
+            return self.returncode
+        ready, _, _ = select.select([self._status_fd], [], [], timeout)
+        if not ready:
+            if timeout == 0:
+                return None
+            raise subprocess.TimeoutExpired("sandbox child", timeout or 0)
+        data = os.read(self._status_fd, _STATUS.size)
+        self.returncode = _STATUS.unpack(data)[0] if len(data) == _STATUS.size else -signal.SIGKILL
+        os.close(self._status_fd)
+        return self.returncode
+
+
+class Zygote:
+    """One fork server, with ``preload`` imported and ``threads`` set for numeric libraries."""
+
+    def __init__(self, preload: Iterable[str], threads: int = 1) -> None:
+        self.preload = tuple(preload)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        count = str(max(1, threads))
+        env = {"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+               "MPLBACKEND": "Agg", "OMP_NUM_THREADS": count, "MKL_NUM_THREADS": count,
+               "OPENBLAS_NUM_THREADS": count}
+        self.process = subprocess.Popen([sys.executable, "-s", "-P", "-m", "dlcourse_graders.zygote",
+                                         str(theirs.fileno()), *self.preload],
+                                        pass_fds=[theirs.fileno()], env=env, cwd="/", stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, start_new_session=True)
+        theirs.close()
+        self.socket = ours
+        self.lock = threading.Lock()
+        ready = self.socket.recv(64)
+        if ready != b"ready":
+            raise RuntimeError("the sandbox zygote did not start")
+
+    def spawn(self, env: dict[str, str], stderr_fd: int) -> ForkedChild:
+        """Fork a sandbox child wired to new pipes; it waits for its configuration on stdin."""
+        child_in, stdin_w = os.pipe()
+        stdout_r, child_out = os.pipe()
+        status_r, status_w = os.pipe()
+        try:
+            with self.lock:
+                socket.send_fds(self.socket, [json.dumps({"env": env}).encode()],
+                                [child_in, child_out, stderr_fd, status_w])
+                reply = self.socket.recv(256)
+        finally:
+            for fd in (child_in, child_out, status_w):
+                os.close(fd)
+        if not reply:
+            raise RuntimeError("the sandbox zygote died")
+        return ForkedChild(int(json.loads(reply)["pid"]), stdin_w, stdout_r, status_r)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.socket.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        if self.process.poll() is None:
+            self.process.kill()
+
+
+_zygotes: dict[tuple[tuple[str, ...], int], Zygote] = {}
+_zygotes_lock = threading.Lock()
+
+
+def zygote_for(preload: Iterable[str], threads: int) -> Zygote:
+    """This process's zygote for ``preload`` and ``threads`` (started on first use)."""
+    key = (tuple(preload), int(threads))
+    with _zygotes_lock:
+        zygote = _zygotes.get(key)
+        if zygote is None or zygote.process.poll() is not None:
+            zygote = _zygotes[key] = Zygote(*key)
+        return zygote
+
+
+# ------------------------------------------------------------------ the server
+
+
+def _serve(channel: socket.socket) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # intermediates are reaped by the kernel
+    channel.send(b"ready")
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 4)
+        except OSError:
+            return
+        if not message:
+            return
+        env = json.loads(message)["env"]
+        pid_r, pid_w = os.pipe()
+        if os.fork() == 0:
+            _intermediate(channel, env, fds, pid_w)
+        os.close(pid_w)
+        for fd in fds:
+            os.close(fd)
+        pid = _STATUS.unpack(os.read(pid_r, _STATUS.size))[0]
+        os.close(pid_r)
+        channel.send(json.dumps({"pid": pid}).encode())
+
+
+def _intermediate(channel: socket.socket, env: dict[str, str], fds: list[int], pid_w: int) -> None:
+    """Fork the sandbox child, report its pid, wait for it and report its exit code."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    stdin_fd, stdout_fd, stderr_fd, status_fd = fds
+    child = os.fork()
+    if child == 0:
+        os.setsid()
+        for target, fd in ((0, stdin_fd), (1, stdout_fd), (2, stderr_fd)):
+            os.dup2(fd, target)
+        os.closerange(3, 65536)  # nothing of the zygote's (its socket) reaches student code
+        os.environ.clear()
+        os.environ.update(env)
+        from dlcourse_graders import sandbox_child
+
+        sandbox_child.main()
+        os._exit(99)
+    channel.close()
+    for fd in (stdin_fd, stdout_fd, stderr_fd):
+        os.close(fd)
+    os.write(pid_w, _STATUS.pack(child))
+    os.close(pid_w)
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except ChildProcessError:
+            status = 0
+            break
+        except InterruptedError:
+            continue
+    with contextlib.suppress(OSError):
+        os.write(status_fd, _STATUS.pack(os.waitstatus_to_exitcode(status)))
+    os._exit(0)
+
+
+def main() -> None:
+    channel = socket.socket(fileno=int(sys.argv[1]))
+    for module in sys.argv[2:]:
+        with contextlib.suppress(Exception):  # a missing library is the student's problem later
+            importlib.import_module(module)
+    from dlcourse_graders import sandbox_child  # noqa: F401 - imported before any fork
+
+    _serve(channel)
+
+
+if __name__ == "__main__":
+    main()
