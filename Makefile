@@ -15,13 +15,24 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+# The test suite starts a real PostgreSQL server (gradebook tests): its
+# binaries come from the system's package manager when missing.
+SYSTEM_STAMP := $(VENV)/.system-deps
+$(SYSTEM_STAMP): | $(STAMP)
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	  else echo "PostgreSQL server binaries missing: install the postgresql package for the gradebook tests"; fi; \
+	fi
+	touch $(SYSTEM_STAMP)
+
 install: $(STAMP)
 
 demo: $(STAMP)
 	rm -rf demo-course
 	$(BIN)/dlcourse demo --course demo-course
 
-test: $(STAMP)
+test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 clean:
