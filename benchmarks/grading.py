@@ -37,8 +37,22 @@ from dlcourse_graders.simulate import simulate_class
 KINDS = ("perfect", "partial", "crasher")
 
 
-def make_class(root: Path, topic: str, count: int) -> Course:
-    """A course with ``count`` submissions cycling over KINDS (s000, s001, ...)."""
+def burn_cell(seconds: float) -> str:
+    """A code cell doing about ``seconds`` of single-core work (a fixed amount, calibrated here once)."""
+    started, rounds = time.perf_counter(), 0
+    while time.perf_counter() - started < 0.2:
+        sum(i * i for i in range(100_000))
+        rounds += 1
+    total = max(1, int(rounds * seconds / 0.2))
+    return f"_burn = sum(sum(i * i for i in range(100_000)) for _ in range({total}))  # compute-bound work"
+
+
+def make_class(root: Path, topic: str, count: int, extra_compute: float = 0.0) -> Course:
+    """A course with ``count`` submissions cycling over KINDS (s000, s001, ...).
+
+    ``extra_compute`` adds that many seconds of CPU work at the top of every
+    submission, to model a compute-bound assignment.
+    """
     course = init_course(root / "course", "bench")
     build_course(course, [topic])
     generate_assignment(course, topic)
@@ -48,6 +62,12 @@ def make_class(root: Path, topic: str, count: int) -> Course:
         shutil.copytree(course.submitted_dir(kind, topic), course.submitted_dir(f"s{index:03d}", topic))
     for kind in ("perfect", "untouched", "partial", "crasher", "looper"):
         shutil.rmtree(course.root / "submitted" / kind)
+    if extra_compute > 0:
+        cell = burn_cell(extra_compute)
+        for path in (course.root / "submitted").glob(f"*/{topic}/*.ipynb"):
+            notebook = nbformat.read(path, as_version=4)
+            notebook.cells.insert(0, nbformat.v4.new_code_cell(cell))
+            nbformat.write(notebook, path)
     return course
 
 
@@ -118,14 +138,17 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument("--skip-nbgrader", action="store_true", help="leave out stock nbgrader (slowest)")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--extra-compute", type=float, default=0.0, metavar="SECONDS",
+                        help="add this much CPU work to every submission (a compute-bound assignment)")
     args = parser.parse_args()
     env = tool_env()
     root = Path(tempfile.mkdtemp(prefix="dlcourse-bench-"))
     try:
-        base = make_class(root / "base", args.topic, args.submissions)
+        base = make_class(root / "base", args.topic, args.submissions, args.extra_compute)
         notebook = next(base.source_dir(args.topic).glob("*.ipynb"))
         print(f"{args.topic}: {args.submissions} submissions ({', '.join(KINDS)} in turn), "
-              f"{len(nbformat.read(notebook, as_version=4).cells)} cells, {os.cpu_count()} cores")
+              f"{len(nbformat.read(notebook, as_version=4).cells)} cells, {os.cpu_count()} cores"
+              + (f", plus about {args.extra_compute:g} s of CPU work each" if args.extra_compute else ""))
         rows: list[tuple[str, float, dict[str, float | None]]] = []
         dlcourse = [sys.executable, "-m", "dlcourse.cli", "grade", args.topic, "--course"]
         if not args.skip_nbgrader:

@@ -123,11 +123,7 @@ class DaskExecutor:
         for _ in range(2 * self.workers):
             feed()
         for future in flow:
-            job = pending.pop(future)
-            try:
-                yield future.result()
-            except Exception as error:  # noqa: BLE001 - a lost worker fails only its jobs
-                yield failed(job, error)
+            yield _outcome(future, pending.pop(future))
             feed()
 
     def close(self) -> None:
@@ -150,11 +146,15 @@ def _as_completed(submit: Callable[..., Future], jobs: Iterable[GradingJob], win
             break
         done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
         for future in done:
-            job = pending.pop(future)
-            try:
-                yield future.result()
-            except Exception as error:  # noqa: BLE001 - a lost worker fails only its jobs
-                yield failed(job, error)
+            yield _outcome(future, pending.pop(future))
+
+
+def _outcome(future: Future, job: GradingJob) -> JobResult:
+    """A finished future's result; a lost worker or a grader bug fails only its own job."""
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001
+        return failed(job, error)
 
 
 def executor_for(workers: int | None = None, scheduler: str | None = None) -> Executor:
