@@ -162,13 +162,16 @@ def write_log(course: Course, result: SubmissionResult, job: JobResult | None) -
 
 def print_progress(stream: TextIO = sys.stdout) -> Progress:
     """A progress callback: a bar on a terminal, one line per submission otherwise."""
+    import time
+
     from dlcourse_graders.progress import ProgressReporter
 
     reporter: ProgressReporter | None = None
+    started = time.monotonic()  # the rate counts from the start of the run, not the first result
 
     def report(index: int, total: int, result: SubmissionResult) -> None:
         nonlocal reporter
-        reporter = reporter or ProgressReporter(total, stream)
+        reporter = reporter or ProgressReporter(total, stream, started=started)
         reporter(index, total, result)
 
     return report

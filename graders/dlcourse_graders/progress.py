@@ -12,10 +12,11 @@ from dlcourse_graders.results import SubmissionResult
 class ProgressReporter:
     """Count, rate and ETA; one rewritten line on a terminal, one line per submission elsewhere."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stdout, tty: bool | None = None) -> None:
+    def __init__(self, total: int, stream: TextIO = sys.stdout, tty: bool | None = None,
+                 started: float | None = None) -> None:
         self.total, self.stream = total, stream
         self.tty = stream.isatty() if tty is None else tty
-        self.started = time.monotonic()
+        self.started = time.monotonic() if started is None else started
         self.done = 0
 
     def __call__(self, index: int, total: int, result: SubmissionResult) -> None:
