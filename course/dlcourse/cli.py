@@ -92,7 +92,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     try:
         results = grade_assignment(course, args.assignment, args.student or None, engine=engine,
                                    executor=executor, wall_limit=args.wall_limit, force=args.force,
-                                   progress=print_progress())
+                                   device=args.device, gpu_slots=args.gpu_slots, progress=print_progress())
     finally:
         if executor is not None:
             executor.close()
@@ -188,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local worker processes (default: one per core)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="grade on this Dask cluster instead of locally")
+    p.add_argument("--device", choices=("auto", "cpu"), default="auto",
+                   help="auto: grade on a worker's GPU when it has one (default); cpu: never")
+    p.add_argument("--gpu-slots", type=int, default=1, metavar="N",
+                   help="submissions sharing one GPU at once (default 1)")
     p.add_argument("--force", action="store_true",
                    help="regrade submissions that are unchanged since they were last graded")
     p.add_argument("--engine", choices=("sandbox", "nbgrader"), default="sandbox",

@@ -67,6 +67,8 @@ def grade_assignment(
     limits: SandboxLimits | None = None,
     wall_limit: float | None = None,
     force: bool = False,
+    device: str = "auto",
+    gpu_slots: int = 1,
     hooks: Hooks | None = None,
     progress: Progress | None = None,
 ) -> list[SubmissionResult]:
@@ -74,8 +76,10 @@ def grade_assignment(
 
     With an ``engine`` (e.g. plain nbgrader) submissions are graded one by one
     through it; otherwise as sandboxed jobs on ``executor`` (default: a local
-    pool, one worker per core). A broken submission becomes a status and a
-    message, never an aborted batch.
+    pool, one worker per core). ``device="auto"`` grades on a worker's GPU
+    when it has one, ``gpu_slots`` submissions at a time per GPU; ``"cpu"``
+    never does. A broken submission becomes a status and a message, never an
+    aborted batch.
     """
     from dlcourse.nbgrader_ops import course_config
 
@@ -95,7 +99,7 @@ def grade_assignment(
                         progress(index, len(chosen), result)
             else:
                 results = _grade_jobs(course, assignment, chosen, executor, limits, wall_limit, force, hooks,
-                                      store, progress)
+                                      store, progress, device, gpu_slots)
     finally:
         store.close()
     hooks.grading_finished(results, course)
@@ -104,7 +108,8 @@ def grade_assignment(
 
 def _grade_jobs(course: Course, assignment: str, students: list[str], executor: Executor | None,
                 limits: SandboxLimits | None, wall_limit: float | None, force: bool, hooks: Hooks,
-                store: StatusStore, progress: Progress | None) -> list[SubmissionResult]:
+                store: StatusStore, progress: Progress | None, device: str = "auto",
+                gpu_slots: int = 1) -> list[SubmissionResult]:
     from dataclasses import replace
 
     from dlcourse_graders.executors import default_workers
@@ -118,7 +123,7 @@ def _grade_jobs(course: Course, assignment: str, students: list[str], executor: 
     jobs: list[GradingJob] = []
     results: list[SubmissionResult] = []
     for student in students:
-        job = make_job(course, assignment, student, base)
+        job = make_job(course, assignment, student, base, device=device, gpu_slots=gpu_slots)
         previous = store.get(assignment, student)
         if not force and previous and previous.get("fingerprint") == job.fingerprint:
             results.append(StatusStore.as_result(previous, unchanged=True))

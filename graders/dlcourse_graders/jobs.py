@@ -8,6 +8,7 @@ Dask worker on another machine. Only the coordinator writes the gradebook
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -24,6 +25,7 @@ from dlcourse.checking import format_cases, run_check, score_cases
 from dlcourse.manager import Hooks
 from dlcourse.types import Check
 
+from dlcourse_graders.gpu import device_env
 from dlcourse_graders.results import Status
 from dlcourse_graders.sandbox import Sandbox, SandboxCrash, SandboxLimits
 from dlcourse_graders.sanitize import InvalidSubmission, PreparedNotebook, prepare, read_submission
@@ -63,6 +65,8 @@ class GradingJob:
     seed: int
     hide: tuple[str, ...] = ()
     preload: tuple[str, ...] = ("numpy",)
+    device: str = "auto"  # "auto": a GPU slot when the worker has a GPU; "cpu": never
+    gpu_slots: int = 1  # submissions sharing one GPU at once
 
     @property
     def fingerprint(self) -> str:
@@ -234,7 +238,11 @@ def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepare
     scores: list[CellScore] = []
     executed: dict[str, list[NotebookNode]] = {}
     failure: tuple[Status, str] | None = None
-    with Sandbox(files, limits=job.limits, seed=job.seed, preload=job.preload, hide=hide) as box:
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(device_env(job.device, job.gpu_slots))
+        limits = replace(job.limits, address_space=0) if env["DLCOURSE_DEVICE"] == "cuda" else job.limits
+        box = stack.enter_context(Sandbox(files, limits=limits, seed=job.seed, preload=job.preload, hide=hide,
+                                          env=env))
         timing["startup"] = box.startup_seconds
         box.exec(PRELUDE)
         for notebook in prepared:

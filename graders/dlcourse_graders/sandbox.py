@@ -52,6 +52,8 @@ SANDBOX_USER = "dlcourse-sandbox"
 #: process limit and leftover sweep (kill -1 as that user) never touch another's.
 USER_POOL_SIZE = 64
 _slot_counter = itertools.count()
+#: The only variables the grader may add to the scrubbed environment: the device to use.
+PASSED_ENV = frozenset({"DLCOURSE_DEVICE", "CUDA_VISIBLE_DEVICES"})
 GiB, MiB = 2**30, 2**20
 
 
@@ -59,7 +61,7 @@ GiB, MiB = 2**30, 2**20
 class SandboxLimits:
     """Per-submission limits; an assignment may override any of them."""
 
-    address_space: int = 4 * GiB
+    address_space: int = 4 * GiB  # 0: unlimited (a GPU run needs it)
     cpu_seconds: int = 600
     max_processes: int = 256
     max_file_bytes: int = 64 * MiB
@@ -225,12 +227,17 @@ class Sandbox:
 
     def __init__(self, files: Mapping[str, Path | bytes] | None = None, *, limits: SandboxLimits = SandboxLimits(),
                  seed: int = 0, preload: Iterable[str] = ("numpy",), user: str = SANDBOX_USER,
-                 hide: Iterable[Path] = (), network: bool = False, warm: bool = True) -> None:
+                 hide: Iterable[Path] = (), network: bool = False, warm: bool = True,
+                 env: Mapping[str, str] | None = None) -> None:
         self.limits, self.seed, self.user = limits, int(seed), user
         self.files = dict(files or {})
         self.preload, self.hide, self.network = tuple(preload), [str(p) for p in hide], network
         # warm: fork the child from a zygote that has ``preload`` imported already
         self.warm = warm
+        unknown = set(env or {}) - PASSED_ENV
+        if unknown:
+            raise ValueError(f"the sandbox accepts only {sorted(PASSED_ENV)} from the grader, not {sorted(unknown)}")
+        self.extra_env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self.workdir: Path | None = None
         self.report: dict[str, Any] = {}
@@ -282,7 +289,7 @@ class Sandbox:
         env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
                "HOME": str(self.workdir), "LANG": "C.UTF-8", "PYTHONHASHSEED": str(self.seed % 2**32),
                "OMP_NUM_THREADS": str(self.limits.threads), "MKL_NUM_THREADS": str(self.limits.threads),
-               "DLCOURSE_GRADING_SEED": str(self.seed)}
+               "DLCOURSE_GRADING_SEED": str(self.seed), **self.extra_env}
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child; closed in close()
         if zygote is not None:
             self.process = zygote.spawn(env, self._log.fileno())  # type: ignore[assignment]

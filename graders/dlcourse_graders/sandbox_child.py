@@ -232,7 +232,8 @@ def _set_limits(limits: dict[str, int]) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     for name, key in (("RLIMIT_AS", "address_space"), ("RLIMIT_NPROC", "max_processes"),
                       ("RLIMIT_FSIZE", "max_file_bytes")):
-        resource.setrlimit(getattr(resource, name), (limits[key], limits[key]))
+        if limits[key] > 0:  # 0: no limit (CUDA reserves far more address space than it uses)
+            resource.setrlimit(getattr(resource, name), (limits[key], limits[key]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 

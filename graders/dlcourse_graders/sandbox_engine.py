@@ -53,7 +53,7 @@ def _files(root: Path, *, notebooks: bool) -> tuple[tuple[str, bytes], ...]:
 
 
 def make_job(course: Course, assignment: str, student: str, limits: SandboxLimits,
-             preload: tuple[str, ...] | None = None) -> GradingJob:
+             preload: tuple[str, ...] | None = None, device: str = "auto", gpu_slots: int = 1) -> GradingJob:
     """Read one submission and its assignment into a self-contained job.
 
     ``preload`` defaults to what the assignment's notebooks import.
@@ -67,6 +67,7 @@ def make_job(course: Course, assignment: str, student: str, limits: SandboxLimit
         submission=_files(course.submitted_dir(student, assignment), notebooks=True),
         public=_files(course.release_dir(assignment), notebooks=False),
         limits=limits, seed=grading_seed(assignment, student), hide=(str(course.root),), preload=preload,
+        device=device, gpu_slots=gpu_slots,
     )
 
 
