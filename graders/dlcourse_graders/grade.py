@@ -113,17 +113,15 @@ def _grade_jobs(course: Course, assignment: str, students: list[str], executor: 
     from dataclasses import replace
 
     from dlcourse_graders.executors import default_workers
-    from dlcourse_graders.sandbox_engine import assignment_limits, make_job, record_result
+    from dlcourse_graders.sandbox_engine import load_assignment, make_job, record_result
 
-    base = limits or assignment_limits(course, assignment)
-    if wall_limit is not None:
-        base = replace(base, wall_seconds=wall_limit)
+    spec = load_assignment(course, assignment, limits, wall_limit)
     workers = executor.workers if executor else min(default_workers(), len(students))
-    base = replace(base, threads=max(1, default_workers() // max(workers, 1)))
+    spec = replace(spec, limits=replace(spec.limits, threads=max(1, default_workers() // max(workers, 1))))
     jobs: list[GradingJob] = []
     results: list[SubmissionResult] = []
     for student in students:
-        job = make_job(course, assignment, student, base, device=device, gpu_slots=gpu_slots)
+        job = make_job(course, spec, student, device=device, gpu_slots=gpu_slots)
         previous = store.get(assignment, student)
         if not force and previous and previous.get("fingerprint") == job.fingerprint:
             results.append(StatusStore.as_result(previous, unchanged=True))

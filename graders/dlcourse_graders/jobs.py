@@ -68,7 +68,7 @@ class GradingJob:
     device: str = "auto"  # "auto": a GPU slot when the worker has a GPU; "cpu": never
     gpu_slots: int = 1  # submissions sharing one GPU at once
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """Changes when the submission, the assignment, the limits or the checks change."""
         digest = hashlib.sha256()
@@ -134,6 +134,12 @@ def checks_version() -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def worker_secret_folders() -> tuple[Path, ...]:
+    """:func:`secret_folders` of this worker's installation, computed once."""
+    return tuple(secret_folders(worker_hooks()))
+
+
 def secret_folders(hooks: Hooks) -> list[Path]:
     """What the sandbox must not see of this installation: hidden check code,
     notebook sources (they hold the solutions) and a source checkout's history."""
@@ -179,12 +185,17 @@ def notebook_imports(notebooks: Iterable[NotebookNode]) -> tuple[str, ...]:
     return tuple(wanted)
 
 
-def to_python(source: str) -> str:
-    """Turn IPython syntax (magics, ``!commands``) into plain Python calls."""
+@functools.cache
+def _transformer() -> Any:
     from IPython.core.inputtransformer2 import TransformerManager
 
+    return TransformerManager()
+
+
+def to_python(source: str) -> str:
+    """Turn IPython syntax (magics, ``!commands``) into plain Python calls."""
     try:
-        return TransformerManager().transform_cell(source)
+        return _transformer().transform_cell(source)
     except Exception:  # noqa: BLE001 - leave it to the sandbox to report the syntax error
         return source
 
@@ -206,7 +217,7 @@ def run_job(job: GradingJob) -> JobResult:
         return JobResult(status=Status.INVALID, score=None, message=str(error),
                          seconds=time.monotonic() - started, **base)
     files = {**dict(job.public), **{k: v for k, v in submitted.items() if not k.endswith(".ipynb")}}
-    hide = [Path(p) for p in job.hide if Path(p).exists()] + secret_folders(hooks)
+    hide = [Path(p) for p in job.hide if Path(p).exists()] + list(worker_secret_folders())
     timing = {"exec": 0.0, "check": 0.0, "startup": 0.0}
     scores, executed, failure = _execute(job, files, hide, prepared, hooks.all_checks(), timing)
     tampering = [t for p in prepared for t in p.tampering]

@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-from dlcourse.build import time_limit
 from dlcourse.coursedir import Course
 from dlcourse.nbgrader_ops import tool_env
 
@@ -22,8 +21,6 @@ from dlcourse_graders.engine import grading_seed
 from dlcourse_graders.proctree import kill_tree
 from dlcourse_graders.results import Status, SubmissionResult
 
-#: Seconds allowed on top of the notebook's own budget (kernel start, imports, database).
-STARTUP_ALLOWANCE = 30.0
 _CRASH_MARKERS = ("DeadKernelError", "Kernel died", "kernel died", "KernelDied")
 
 
@@ -36,8 +33,9 @@ class NbgraderAutogradeEngine:
     def limit_for(self, course: Course, assignment: str) -> float:
         if self.wall_limit is not None:
             return self.wall_limit
-        budgets = [time_limit(p) for p in sorted(course.source_dir(assignment).glob("*.ipynb"))]
-        return sum(budgets) + STARTUP_ALLOWANCE
+        from dlcourse_graders.sandbox_engine import assignment_limits
+
+        return assignment_limits(course, assignment).wall_seconds
 
     def grade(self, course: Course, assignment: str, student: str) -> SubmissionResult:
         started = time.monotonic()

@@ -52,22 +52,40 @@ def _files(root: Path, *, notebooks: bool) -> tuple[tuple[str, bytes], ...]:
     return tuple(found)
 
 
-def make_job(course: Course, assignment: str, student: str, limits: SandboxLimits,
-             preload: tuple[str, ...] | None = None, device: str = "auto", gpu_slots: int = 1) -> GradingJob:
-    """Read one submission and its assignment into a self-contained job.
+@dataclass(frozen=True)
+class AssignmentSpec:
+    """What every job of one assignment shares, read once per run."""
 
-    ``preload`` defaults to what the assignment's notebooks import.
-    """
+    assignment: str
+    sources: tuple[tuple[str, bytes], ...]
+    public: tuple[tuple[str, bytes], ...]
+    preload: tuple[str, ...]
+    limits: SandboxLimits
+
+
+def load_assignment(course: Course, assignment: str, limits: SandboxLimits | None = None,
+                    wall_limit: float | None = None, preload: tuple[str, ...] | None = None) -> AssignmentSpec:
+    """The assignment's notebooks, public files, preloads (what its notebooks
+    import, by default) and limits (``limits`` or the assignment's own;
+    ``wall_limit`` wins over both)."""
     paths = sorted(course.source_dir(assignment).glob("*.ipynb"))
-    sources = tuple((p.name, p.read_bytes()) for p in paths)
+    base = limits if limits is not None else assignment_limits(course, assignment)
+    if wall_limit is not None:
+        base = replace(base, wall_seconds=wall_limit)
     if preload is None:
         preload = notebook_imports(nbformat.read(p, as_version=4) for p in paths)
+    return AssignmentSpec(assignment, tuple((p.name, p.read_bytes()) for p in paths),
+                          _files(course.release_dir(assignment), notebooks=False), preload, base)
+
+
+def make_job(course: Course, spec: AssignmentSpec, student: str, device: str = "auto",
+             gpu_slots: int = 1) -> GradingJob:
+    """One student's submission, with the shared assignment spec, as a self-contained job."""
     return GradingJob(
-        assignment=assignment, student=student, sources=sources,
-        submission=_files(course.submitted_dir(student, assignment), notebooks=True),
-        public=_files(course.release_dir(assignment), notebooks=False),
-        limits=limits, seed=grading_seed(assignment, student), hide=(str(course.root),), preload=preload,
-        device=device, gpu_slots=gpu_slots,
+        assignment=spec.assignment, student=student, sources=spec.sources,
+        submission=_files(course.submitted_dir(student, spec.assignment), notebooks=True),
+        public=spec.public, limits=spec.limits, seed=grading_seed(spec.assignment, student),
+        hide=(str(course.root),), preload=spec.preload, device=device, gpu_slots=gpu_slots,
     )
 
 
@@ -100,11 +118,11 @@ class SandboxEngine:
 
     def limits_for(self, course: Course, assignment: str) -> SandboxLimits:
         """Engine limits if given, else the assignment's; ``wall_limit`` wins over both."""
-        base = self.limits if self.limits is not None else assignment_limits(course, assignment)
-        return replace(base, wall_seconds=self.wall_limit) if self.wall_limit is not None else base
+        return load_assignment(course, assignment, self.limits, self.wall_limit, preload=()).limits
 
     def job(self, course: Course, assignment: str, student: str) -> GradingJob:
-        return make_job(course, assignment, student, self.limits_for(course, assignment), self.preload)
+        spec = load_assignment(course, assignment, self.limits, self.wall_limit, self.preload)
+        return make_job(course, spec, student)
 
     def grade(self, course: Course, assignment: str, student: str) -> SubmissionResult:
         result = run_job(self.job(course, assignment, student))
