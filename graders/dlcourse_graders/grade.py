@@ -4,14 +4,13 @@ The coordinator builds one job per submission, skips submissions graded
 before with the same content, checks and limits (unless forced), hands the
 rest to an executor, and records each result as it arrives: scores into
 nbgrader's gradebook, a status beside them, a log file per submission. Only
-one run per assignment records at a time (a lock file), so two runs at once
-never interleave their writes.
+one run per assignment records at a time (see :mod:`dlcourse_graders.locks`), so two runs at once
+never interleave their writes, on one machine or on several sharing a
+PostgreSQL gradebook.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import sys
 from pathlib import Path
@@ -23,25 +22,12 @@ from dlcourse.manager import Hooks
 from dlcourse_graders.engine import Engine
 from dlcourse_graders.executors import Executor, executor_for
 from dlcourse_graders.jobs import GradingJob, JobResult
+from dlcourse_graders.locks import run_lock
 from dlcourse_graders.results import Status, SubmissionResult
 from dlcourse_graders.sandbox import SandboxLimits
 from dlcourse_graders.statusdb import StatusStore
 
 Progress = Callable[[int, int, SubmissionResult], None]
-
-
-@contextlib.contextmanager
-def run_lock(course: Course, assignment: str, stream: TextIO = sys.stderr) -> Iterator[None]:
-    """Hold the assignment's grading lock; a second run waits for the first."""
-    folder = course.root / ".dlcourse"
-    folder.mkdir(exist_ok=True)
-    with open(folder / f"grade-{assignment}.lock", "w", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"another `dlcourse grade {assignment}` is running; waiting for it", file=stream, flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 def choose_students(course: Course, assignment: str, students: Sequence[str] | None) -> list[str]:
@@ -85,10 +71,11 @@ def grade_assignment(
 
     chosen = choose_students(course, assignment, students)
     hooks = hooks or Hooks.load(course)
-    store = StatusStore(course_config(course).db_url)
+    db_url = course_config(course).db_url
+    store = StatusStore(db_url)
     results: list[SubmissionResult] = []
     try:
-        with run_lock(course, assignment):
+        with run_lock(course, assignment, db_url):
             if engine is not None:
                 for index, student in enumerate(chosen, start=1):
                     result = engine.grade(course, assignment, student)
