@@ -45,10 +45,13 @@ def default_workers() -> int:
 
 
 def warm_worker(torch_threads: int) -> None:
-    """Import what every job needs once per worker, with a share of the cores for torch."""
+    """Import what every job needs once per worker; ``torch_threads`` is this worker's share of the
+    cores, for torch here and for the numeric libraries of the jobs' sandboxes."""
     import numpy  # noqa: F401 - imported to be warm
 
-    from dlcourse_graders.jobs import checks_version, worker_hooks
+    from dlcourse_graders.jobs import checks_version, set_worker_threads, worker_hooks
+
+    set_worker_threads(torch_threads)
 
     try:
         import torch
@@ -102,8 +105,10 @@ class DaskExecutor:
         from distributed import Client
 
         self.client = Client(scheduler, timeout=30)
-        self.workers = max(1, sum(self.client.nthreads().values()))
-        self.client.run(warm_worker, 1)
+        nthreads = self.client.nthreads()
+        self.workers = max(1, sum(nthreads.values()))
+        for address, share in dask_core_shares(nthreads, self.client.run(default_workers)).items():
+            self.client.run(warm_worker, share, workers=[address])
 
     def run(self, jobs: Iterable[GradingJob]) -> Iterator[JobResult]:
         from distributed import as_completed
@@ -128,6 +133,21 @@ class DaskExecutor:
 
     def close(self) -> None:
         self.client.close()
+
+
+def dask_core_shares(nthreads: dict[str, int], cores: dict[str, int]) -> dict[str, int]:
+    """Cores per job slot for each Dask worker: its machine's cores over the slots on that machine.
+
+    ``nthreads`` and ``cores`` map worker addresses (``tcp://host:port``) to
+    the worker's thread count and to the cores its machine lets it use.
+    """
+    def host(address: str) -> str:
+        return address.split("://", 1)[-1].rsplit(":", 1)[0]
+
+    slots: dict[str, int] = {}
+    for address, count in nthreads.items():
+        slots[host(address)] = slots.get(host(address), 0) + count
+    return {address: max(1, cores.get(address, 1) // max(1, slots[host(address)])) for address in nthreads}
 
 
 def _as_completed(submit: Callable[..., Future], jobs: Iterable[GradingJob], window: int) -> Iterator[JobResult]:

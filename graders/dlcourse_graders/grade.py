@@ -103,8 +103,8 @@ def _grade_jobs(course: Course, assignment: str, students: list[str], executor: 
     from dlcourse_graders.sandbox_engine import load_assignment, make_job, record_result
 
     spec = load_assignment(course, assignment, limits, wall_limit)
-    workers = executor.workers if executor else min(default_workers(), len(students))
-    spec = replace(spec, limits=replace(spec.limits, threads=max(1, default_workers() // max(workers, 1))))
+    # threads=0: each worker gives its jobs its own share of its machine's cores
+    spec = replace(spec, limits=replace(spec.limits, threads=0))
     jobs: list[GradingJob] = []
     results: list[SubmissionResult] = []
     for student in students:
@@ -120,7 +120,7 @@ def _grade_jobs(course: Course, assignment: str, students: list[str], executor: 
     if not jobs:
         return results
     fingerprints = {job.student: job.fingerprint for job in jobs}
-    runner = executor or executor_for(None if len(jobs) > 1 else 1)
+    runner = executor or executor_for(min(default_workers(), len(jobs)))
     try:
         for job_result in runner.run(jobs):
             result = record_result(course, job_result, hooks)

@@ -115,6 +115,29 @@ class CellScore:
     report: list[str] = field(default_factory=list)
 
 
+#: This worker's share of its machine's cores (0: not set, use them all).
+_worker_threads = 0
+
+
+def set_worker_threads(threads: int) -> None:
+    """Record how many cores this worker may use (set once when the worker starts)."""
+    global _worker_threads
+    _worker_threads = max(1, int(threads))
+
+
+def worker_threads() -> int:
+    """This worker's share of the cores: what a job with ``limits.threads == 0`` gets.
+
+    The worker decides, not the coordinator: a Dask worker on another machine
+    knows its own cores and how many workers share them.
+    """
+    if _worker_threads:
+        return _worker_threads
+    from dlcourse_graders.executors import default_workers
+
+    return default_workers()
+
+
 @functools.cache
 def worker_hooks() -> Hooks:
     """The plugin manager of this worker process, loaded once (warm)."""
@@ -251,7 +274,9 @@ def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepare
     failure: tuple[Status, str] | None = None
     with contextlib.ExitStack() as stack:
         env = stack.enter_context(device_env(job.device, job.gpu_slots))
-        limits = replace(job.limits, address_space=0) if env["DLCOURSE_DEVICE"] == "cuda" else job.limits
+        limits = job.limits if job.limits.threads > 0 else replace(job.limits, threads=worker_threads())
+        if env["DLCOURSE_DEVICE"] == "cuda":
+            limits = replace(limits, address_space=0)
         box = stack.enter_context(Sandbox(files, limits=limits, seed=job.seed, preload=job.preload, hide=hide,
                                           env=env))
         timing["startup"] = box.startup_seconds

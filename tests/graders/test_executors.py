@@ -15,8 +15,9 @@ import pytest
 
 from conftest import DLCOURSE, run_cli
 from dlcourse.nbgrader_ops import generate_assignment
-from dlcourse_graders.executors import DaskExecutor, InlineExecutor, LocalExecutor
+from dlcourse_graders.executors import DaskExecutor, InlineExecutor, LocalExecutor, dask_core_shares, default_workers
 from dlcourse_graders.grade import grade_assignment, summary_table
+from dlcourse_graders.jobs import worker_threads
 from dlcourse_graders.progress import ProgressReporter
 from dlcourse_graders.results import Status, SubmissionResult
 from dlcourse_graders.simulate import simulate_class
@@ -150,10 +151,22 @@ def test_dask_executor_grades_the_same(toy_course, dask_cluster):
     executor = DaskExecutor(dask_cluster)
     try:
         assert executor.workers == 2
+        # both workers run on this machine: each job slot gets half of its cores
+        shares = executor.client.run(worker_threads)
+        assert sorted(shares.values()) == [max(1, default_workers() // 2)] * 2
         results = grade_assignment(toy_course, "toy", executor=executor, wall_limit=6)
     finally:
         executor.close()
     assert _outcomes(results) == EXPECTED
+
+
+def test_dask_core_shares_divide_each_machine_among_its_slots():
+    nthreads = {"tcp://10.0.0.1:4001": 1, "tcp://10.0.0.1:4002": 1, "tcp://10.0.0.2:4001": 4,
+                "tcp://[fe80::1]:4001": 2}
+    cores = {"tcp://10.0.0.1:4001": 16, "tcp://10.0.0.1:4002": 16, "tcp://10.0.0.2:4001": 2,
+             "tcp://[fe80::1]:4001": 8}
+    assert dask_core_shares(nthreads, cores) == {"tcp://10.0.0.1:4001": 8, "tcp://10.0.0.1:4002": 8,
+                                                 "tcp://10.0.0.2:4001": 1, "tcp://[fe80::1]:4001": 4}
 
 
 def test_progress_bar_and_summary():
