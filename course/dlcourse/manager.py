@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
@@ -63,9 +64,16 @@ def get_plugin_manager() -> pluggy.PluginManager:
     for module_name in (*extra_plugins(), *BUILTIN_TOPICS, CORE_PLUGIN):
         if pm.is_blocked(module_name) or pm.has_plugin(module_name):
             continue
-        pm.register(importlib.import_module(module_name), name=module_name)
+        pm.register(plugin_object(importlib.import_module(module_name)), name=module_name)
     pm.check_pending()
     return pm
+
+
+def plugin_object(module: Any) -> Any:
+    """What to register for a module: its ``plugin`` object (a
+    :class:`~dlcourse.topic_plugin.TopicPlugin`) if it has one, else the module's own hooks."""
+    plugin = getattr(module, "plugin", None)
+    return module if plugin is None or isinstance(plugin, types.ModuleType) else plugin
 
 
 @dataclass

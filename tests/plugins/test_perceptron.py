@@ -375,7 +375,7 @@ def test_loaders_are_offline_and_deterministic(monkeypatch):
 def pm():
     manager = pluggy.PluginManager(PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
-    manager.register(dlcourse_perceptron, name="dlcourse_perceptron")
+    manager.register(dlcourse_perceptron.plugin, name="dlcourse_perceptron")
     manager.check_pending()
     return manager
 

@@ -1,0 +1,114 @@
+"""A standard topic plugin, described by data instead of five hand-written hooks.
+
+Most topics register the same things the same way: one topic, a lesson and
+an assignment, some visualisers, some datasets and the hidden checks (absent
+where ``hidden/`` is not shipped). :class:`TopicPlugin` implements the five
+``dlcourse_register_*`` hooks from such a description. A topic module then
+holds a single ``plugin = TopicPlugin(...)``; the manager registers that
+object (and an entry point may name it: ``"mytopic:plugin"``). Topics with
+special needs still write module-level hooks, as in ``writing_a_topic.md``.
+
+Widgets, data loaders and checks are named as ``"module:attribute"`` and
+imported only when their hook runs, so loading the plugin manager never
+imports matplotlib, scikit-learn or the checks.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from dlcourse import hookimpl
+from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
+
+
+def resolve(reference: str) -> Callable[..., Any]:
+    """The object named by ``"package.module:attribute"``."""
+    module, _, attribute = reference.partition(":")
+    if not attribute:
+        raise ValueError(f"{reference!r} should name an attribute as 'module:attribute'")
+    return getattr(importlib.import_module(module), attribute)
+
+
+@dataclass(frozen=True)
+class VisualiserRef:
+    """A visualiser whose ``build`` and ``compute`` are imported when asked for."""
+
+    name: str
+    title: str
+    build: str
+    compute: str
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A dataset whose loader is imported when asked for."""
+
+    name: str
+    description: str
+    load: str
+
+
+def lesson_and_assignment(slug: str, folder: Path, time_limit: float = 60.0) -> tuple[NotebookSource, ...]:
+    """The usual pair: ``folder/lesson.py`` (assignment ``SLUG_lesson``) and ``folder/SLUG.py`` (``SLUG``)."""
+    return (
+        NotebookSource(slug, folder / "lesson.py", f"{slug}_lesson", "lesson", "lesson", time_limit),
+        NotebookSource(slug, folder / f"{slug}.py", slug, slug, "assignment", time_limit),
+    )
+
+
+@dataclass(frozen=True)
+class TopicPlugin:
+    """The ``dlcourse_register_*`` hooks of one topic, from its description.
+
+    ``checks`` names the module that holds the topic's ``CHECKS``; when that
+    module cannot be imported (students' installs have no ``hidden/``), the
+    topic registers no checks.
+    """
+
+    topic: Topic
+    notebooks: tuple[NotebookSource, ...]
+    visualisers: tuple[VisualiserRef, ...] = ()
+    datasets: tuple[DatasetRef, ...] = ()
+    checks: str = ""
+
+    @property
+    def __name__(self) -> str:  # what ``dlcourse plugins`` shows as the module
+        return self.topic.plugin or self.topic.slug
+
+    def _mine(self, topic: Topic) -> bool:
+        return topic.slug == self.topic.slug
+
+    @hookimpl
+    def dlcourse_register_topics(self, course: Any) -> list[Topic]:
+        """This plugin's topic."""
+        return [self.topic]
+
+    @hookimpl
+    def dlcourse_register_notebooks(self, course: Any, topic: Topic) -> list[NotebookSource]:
+        """The lesson and assignment sources of this topic (nothing for other topics)."""
+        return list(self.notebooks) if self._mine(topic) else []
+
+    @hookimpl
+    def dlcourse_register_visualisers(self, course: Any) -> list[Visualiser]:
+        """The visualisers, with their widget modules imported now."""
+        return [Visualiser(self.topic.slug, v.name, v.title, build=resolve(v.build), compute=resolve(v.compute))
+                for v in self.visualisers]
+
+    @hookimpl
+    def dlcourse_register_checks(self, course: Any, topic: Topic) -> list[Check]:
+        """The hidden checks, or none where the checks module is not installed."""
+        if not self._mine(topic) or not self.checks:
+            return []
+        try:
+            module = importlib.import_module(self.checks)
+        except ImportError:  # hidden/ is not shipped to students
+            return []
+        return list(module.CHECKS)
+
+    @hookimpl
+    def dlcourse_register_datasets(self, course: Any) -> list[Dataset]:
+        """The offline datasets, with their loaders imported now."""
+        return [Dataset(self.topic.slug, d.name, d.description, resolve(d.load)) for d in self.datasets]

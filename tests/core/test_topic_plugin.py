@@ -1,0 +1,82 @@
+"""The declarative topic plugin: the five registration hooks from a description."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pluggy
+import pytest
+
+from dlcourse import PROJECT_NAME, hookspecs
+from dlcourse.manager import Hooks, get_plugin_manager, plugin_object
+from dlcourse.topic_plugin import DatasetRef, TopicPlugin, VisualiserRef, lesson_and_assignment, resolve
+from dlcourse.types import Topic
+
+TOPIC = Topic("demo_topic", "A demo topic", order=5, plugin="demo_topic_module")
+
+
+def _plugin(checks: str = "") -> TopicPlugin:
+    return TopicPlugin(
+        TOPIC,
+        notebooks=lesson_and_assignment("demo_topic", Path("/nowhere")),
+        visualisers=(VisualiserRef("v", "A view", build="os.path:join", compute="os.path:basename"),),
+        datasets=(DatasetRef("d", "Some data", "os.path:dirname"),),
+        checks=checks,
+    )
+
+
+def _manager(plugin: TopicPlugin) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin, name="demo_topic_module")
+    pm.check_pending()
+    return pm
+
+
+def test_hooks_come_from_the_description():
+    import os.path
+
+    pm = _manager(_plugin())
+    assert pm.hook.dlcourse_register_topics(course=None) == [[TOPIC]]
+    (sources,) = pm.hook.dlcourse_register_notebooks(course=None, topic=TOPIC)
+    assert [(s.assignment, s.name, s.kind, s.path.name) for s in sources] == [
+        ("demo_topic_lesson", "lesson", "lesson", "lesson.py"), ("demo_topic", "demo_topic", "assignment",
+                                                                 "demo_topic.py")]
+    (visualisers,) = pm.hook.dlcourse_register_visualisers(course=None)
+    assert visualisers[0].build is os.path.join and visualisers[0].topic == "demo_topic"
+    (datasets,) = pm.hook.dlcourse_register_datasets(course=None)
+    assert datasets[0].load is os.path.dirname and datasets[0].name == "d"
+    other = Topic("other", "Other")
+    assert pm.hook.dlcourse_register_notebooks(course=None, topic=other) == [[]]
+    assert pm.hook.dlcourse_register_checks(course=None, topic=other) == [[]]
+
+
+def test_checks_load_when_present_and_vanish_when_hidden_is_missing(monkeypatch):
+    module = types.ModuleType("demo_topic_checks")
+    module.CHECKS = ("c1", "c2")
+    monkeypatch.setitem(sys.modules, "demo_topic_checks", module)
+    assert _manager(_plugin("demo_topic_checks")).hook.dlcourse_register_checks(course=None, topic=TOPIC) == [
+        ["c1", "c2"]]
+    monkeypatch.setitem(sys.modules, "demo_topic_checks", None)  # as if hidden/ were not shipped
+    assert _manager(_plugin("demo_topic_checks")).hook.dlcourse_register_checks(course=None, topic=TOPIC) == [[]]
+
+
+def test_resolve_names_bad_references():
+    with pytest.raises(ValueError, match="module:attribute"):
+        resolve("os.path.join")
+    with pytest.raises(AttributeError):
+        resolve("os.path:no_such_function")
+
+
+def test_the_manager_registers_a_modules_plugin_object(monkeypatch):
+    module = types.ModuleType("demo_topic_module")
+    module.plugin = _plugin()
+    monkeypatch.setitem(sys.modules, "demo_topic_module", module)
+    monkeypatch.setenv("DLCOURSE_PLUGINS", "demo_topic_module")
+    assert plugin_object(module) is module.plugin
+    assert plugin_object(types) is types  # a module without a plugin object is its own plugin
+    pm = get_plugin_manager()
+    assert pm.get_plugin("demo_topic_module") is module.plugin
+    assert "demo_topic" in [t.slug for t in Hooks(pm).topics()]
