@@ -31,7 +31,10 @@ ENTRY_POINT_GROUP = "dlcourse"
 CORE_PLUGIN = "dlcourse.defaults"
 
 #: Topics that ship with dlcourse, registered by module name.
-BUILTIN_TOPICS: tuple[str, ...] = ("dlcourse_perceptron",)
+BUILTIN_TOPICS: tuple[str, ...] = (
+    "dlcourse_perceptron",
+    "dlcourse_vae",
+)
 
 
 def disabled_plugins() -> set[str]:

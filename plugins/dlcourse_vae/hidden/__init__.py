@@ -1,0 +1,1 @@
+"""Trusted hidden checks of the variational autoencoder topic (never shipped to students)."""
