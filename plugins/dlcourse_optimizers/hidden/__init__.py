@@ -1,0 +1,1 @@
+"""Trusted hidden checks of the optimizers topic (never shipped to students)."""
