@@ -1,0 +1,1 @@
+"""Trusted hidden checks of the regularisation topic (never shipped to students)."""
