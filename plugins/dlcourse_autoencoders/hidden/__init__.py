@@ -1,0 +1,1 @@
+"""Trusted hidden checks of the autoencoders topic (never shipped to students)."""
