@@ -33,6 +33,11 @@ CORE_PLUGIN = "dlcourse.defaults"
 #: Topics that ship with dlcourse, registered by module name.
 BUILTIN_TOPICS: tuple[str, ...] = (
     "dlcourse_perceptron",
+    "dlcourse_optimizers",
+    "dlcourse_regularisation",
+    "dlcourse_cnn",
+    "dlcourse_rnn",
+    "dlcourse_autoencoders",
     "dlcourse_vae",
 )
 

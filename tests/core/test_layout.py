@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from dlcourse.manager import BUILTIN_TOPICS
+
 ROOT = Path(__file__).resolve().parents[2]
 TOP_LEVEL = ("course", "graders", "plugins", "kernels", "tests")
 
@@ -28,8 +30,6 @@ def test_every_topic_package_is_named_dlcourse_something():
 
 def test_every_topic_is_listed_in_the_wheel_and_registered():
     import tomllib
-
-    from dlcourse.manager import BUILTIN_TOPICS
 
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"][
         "packages"]
@@ -85,6 +85,6 @@ def test_wheel_holds_no_solution_and_no_hidden_check(wheel):
 def test_wheel_top_level_names_and_kernelspec(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.startswith("dlcourse-")}
-    assert top == {"dlcourse", "dlcourse_graders", "dlcourse_perceptron"}
+    assert top == {"dlcourse", "dlcourse_graders", *BUILTIN_TOPICS}
     assert any(n.endswith("data/share/jupyter/kernels/dlcourse-py3/kernel.json") for n in names)
     assert "dlcourse_perceptron/widgets.py" in names and "dlcourse_perceptron/data.py" in names
