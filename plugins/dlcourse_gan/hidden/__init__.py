@@ -1,0 +1,1 @@
+"""Trusted hidden checks of the GAN topic (never shipped to students)."""
