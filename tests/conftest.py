@@ -14,6 +14,17 @@ FIXTURES = ROOT / "tests" / "fixtures"
 DLCOURSE = [sys.executable, "-m", "dlcourse.cli"]
 
 
+@pytest.fixture(autouse=True)
+def torch_defaults_restored():
+    """Notebooks run in-process may change torch's global state (default dtype, grad mode); undo it
+    so that the next test module starts from torch's defaults."""
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_default_dtype(torch.float32)
+        torch.set_grad_enabled(True)
+
+
 @pytest.fixture
 def toy_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Register the toy topic (numpy only, fast) in this process and in kernels."""

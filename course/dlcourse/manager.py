@@ -39,6 +39,7 @@ BUILTIN_TOPICS: tuple[str, ...] = (
     "dlcourse_rnn",
     "dlcourse_autoencoders",
     "dlcourse_vae",
+    "dlcourse_gan",
 )
 
 
