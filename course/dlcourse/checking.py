@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import io
 import os
+import traceback
 import warnings
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
@@ -114,11 +115,35 @@ class InKernelStudent:
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 result = function(*args, **kwargs)
-        except NotImplementedError:
-            raise StudentError(f"`{label}` is not implemented yet") from None
+        except NotImplementedError as error:
+            raise StudentError(f"`{failing_function(error) or label}` is not implemented yet") from None
         except Exception as error:  # noqa: BLE001 - any student error becomes a message
-            raise StudentError(f"`{label}` raised {type(error).__name__}: {_short(error)}") from None
+            raise StudentError(f"`{failing_function(error) or label}` raised {type(error).__name__}: "
+                               f"{_short(error)}") from None
         return to_plain(result)
+
+
+def _is_notebook_code(filename: str) -> bool:
+    """Whether a frame's file is a notebook cell (ipykernel's per-cell files, IPython's pseudo-files)."""
+    return "ipykernel_" in filename or filename.startswith("<ipython-input") or filename.startswith("<cell")
+
+
+def failing_function(error: BaseException) -> str | None:
+    """The innermost function of the notebook's own code where ``error`` was raised, if any.
+
+    Drivers call the student's functions for a check, and a student's function
+    may call another: the message names the one that failed.
+    """
+    codes = [frame.f_code for frame, _ in traceback.walk_tb(error.__traceback__)]
+    names = [code_name(code) for code in codes if _is_notebook_code(code.co_filename)]
+    names = [name for name in names if not name.startswith("<")]
+    return names[-1] if names else None
+
+
+def code_name(code: Any) -> str:
+    """``Class.method`` for methods, the plain name for nested functions."""
+    qualified = getattr(code, "co_qualname", code.co_name)
+    return code.co_name if "<" in qualified else qualified
 
 
 def _short(error: BaseException, limit: int = 200) -> str:

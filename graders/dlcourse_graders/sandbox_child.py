@@ -423,10 +423,11 @@ class Server:
         sys.stdout, sys.stderr = _CappedText(), _CappedText()
         try:
             result = function(*args, **kwargs)
-        except NotImplementedError:
-            return {"ok": False, "error": f"`{label}` is not implemented yet"}
+        except NotImplementedError as exc:
+            return {"ok": False, "error": f"`{_failing_function(exc) or label}` is not implemented yet"}
         except BaseException as exc:  # noqa: BLE001 - any student error becomes a message
-            return {"ok": False, "error": f"`{label}` raised {type(exc).__name__}: {_short(exc)}"}
+            return {"ok": False,
+                    "error": f"`{_failing_function(exc) or label}` raised {type(exc).__name__}: {_short(exc)}"}
         finally:
             sys.stdout, sys.stderr = saved
         try:
@@ -443,6 +444,25 @@ def _short(error: BaseException, limit: int = 200) -> str:
     except Exception:  # noqa: BLE001 - a hostile __str__
         return ""
     return text.splitlines()[0][:limit] if text else ""
+
+
+def _failing_function(error: BaseException) -> str | None:
+    """The innermost function of the notebook's own code where ``error`` was raised.
+
+    A driver calls the student's functions for a check; the message should
+    name the student's function that failed, not the driver.
+    """
+    names = []
+    try:
+        for frame, _ in traceback.walk_tb(error.__traceback__):
+            code = frame.f_code
+            if code.co_filename.startswith("<cell"):
+                qualified = getattr(code, "co_qualname", code.co_name)  # Class.method
+                names.append(code.co_name if "<" in qualified else qualified)
+    except Exception:  # noqa: BLE001 - never let a report fail
+        return None
+    names = [name for name in names if not name.startswith("<")]
+    return names[-1] if names else None
 
 
 def _student_traceback(error: BaseException) -> str:

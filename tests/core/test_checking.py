@@ -46,6 +46,26 @@ def test_in_kernel_student_reports_student_errors_safely():
         student.call("unfinished", 1)
 
 
+def test_errors_name_the_notebook_function_that_failed():
+    namespace: dict = {}
+    code = ("def helper(x):\n    raise NotImplementedError()\n"
+            "def outer(x):\n    return helper(x)\n"
+            "def shaky(x):\n    return {}['missing']\n"
+            "def mlp_forward(params, X):\n    raise NotImplementedError()\n"
+            "class Adam:\n    def step(self):\n        raise NotImplementedError()\n"
+            "def take_step():\n    Adam().step()\n")
+    exec(compile(code, "/tmp/ipykernel_4242/123456.py", "exec"), namespace)  # as ipykernel names cells
+    student = InKernelStudent(namespace)
+    with pytest.raises(StudentError, match="^`helper` is not implemented yet$"):
+        student.call("outer", 1)
+    with pytest.raises(StudentError, match="^`mlp_forward` is not implemented yet$"):  # not the driver's name
+        student.run("dlcourse_perceptron.drivers:mlp_forward_probs", {}, np.ones((2, 2)))
+    with pytest.raises(StudentError, match="^`Adam.step` is not implemented yet$"):
+        student.call("take_step")
+    with pytest.raises(StudentError, match="^`shaky` raised KeyError"):
+        student.call("shaky", 1)
+
+
 def test_student_cannot_change_the_checks_inputs():
     def mutate(x):
         x[:] = 0

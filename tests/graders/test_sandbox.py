@@ -43,6 +43,10 @@ def test_exec_and_call_round_trip_numpy() -> None:
         box.exec("def broken(x):\n    raise ValueError('bad input')")
         with pytest.raises(StudentError, match="ValueError: bad input"):
             student.call("broken", 1)
+        box.exec("def mlp_forward(params, X):\n    return _unfinished(X)\n"
+                 "def _unfinished(X):\n    raise NotImplementedError()")
+        with pytest.raises(StudentError, match="^`_unfinished` is not implemented yet$"):  # not the driver's name
+            student.run("dlcourse_perceptron.drivers:mlp_forward_probs", {}, np.ones((2, 2)))
     assert box.failure is None
 
 
