@@ -51,3 +51,21 @@ def toy_course(tmp_path: Path, toy_env: dict[str, str]):
     course = init_course(tmp_path / "course", "toycourse", exchange=tmp_path / "exchange")
     build_course(course, ["toy"])
     return course
+
+
+@pytest.fixture
+def pm(request: pytest.FixtureRequest):
+    """A plugin manager holding only the topic of the test module (``test_SLUG.py`` -> ``dlcourse_SLUG``)."""
+    import importlib
+
+    import pluggy
+
+    from dlcourse import PROJECT_NAME, hookspecs
+    from dlcourse.manager import plugin_object
+
+    name = "dlcourse_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    manager = pluggy.PluginManager(PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    manager.register(plugin_object(importlib.import_module(name)), name=name)
+    manager.check_pending()
+    return manager

@@ -254,3 +254,28 @@ def compare_array(
         suffix = f" ({hint})" if hint else ""
         return CaseResult(False, f"{label}: wrong values, relative error {err:.1e}{suffix}")
     return CaseResult(True, f"{label}: ok")
+
+
+# ------------------------------------------------ small helpers for check authors
+
+
+def case_failed(label: str, error: str, weight: float = 1.0) -> CaseResult:
+    """A failed case whose message is ``label: error``."""
+    return CaseResult(False, f"{label}: {error}", weight)
+
+
+def case_verdict(ok: bool, label: str, good: str, bad: str, weight: float = 1.0) -> CaseResult:
+    """A case that passes when ``ok``, saying ``good`` or ``bad`` after the label."""
+    return CaseResult(bool(ok), f"{label}: {good if ok else bad}", weight)
+
+
+def case_reweighted(result: CaseResult, weight: float) -> CaseResult:
+    """``result`` with another weight."""
+    return CaseResult(result.passed, result.message, weight)
+
+
+def float64_tensor(array: Any, grad: bool = False) -> Any:
+    """``array`` as a float64 torch tensor, the precision oracles compare in."""
+    import torch
+
+    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=grad)

@@ -6,7 +6,6 @@ import contextlib
 import io
 import re
 import socket
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -17,12 +16,10 @@ matplotlib.use("Agg")
 
 import jupytext  # noqa: E402
 import numpy as np  # noqa: E402
-import pluggy  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import dlcourse_cnn  # noqa: E402
-from dlcourse import PROJECT_NAME, hookspecs  # noqa: E402
 from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E402
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_cnn import data, widgets  # noqa: E402
@@ -527,15 +524,6 @@ def test_mnist1d_is_generated_locally(offline):
 # ------------------------------------------------------------------- hooks
 
 
-@pytest.fixture()
-def pm():
-    manager = pluggy.PluginManager(PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
-    manager.register(dlcourse_cnn.plugin, name="dlcourse_cnn")
-    manager.check_pending()
-    return manager
-
-
 def test_hooks_register_the_topic(pm):
     (topic,) = [t for group in pm.hook.dlcourse_register_topics(course=None) for t in group]
     assert isinstance(topic, Topic) and (topic.slug, topic.order) == ("cnn", 40)
@@ -557,14 +545,6 @@ def test_hooks_register_the_topic(pm):
     assert all(isinstance(d, Dataset) and d.topic == "cnn" for d in datasets)
     assert {d.name for d in datasets} == {"digits", "mnist1d", "images", "series"}
     assert next(d for d in datasets if d.name == "digits").load()[0].shape == (1000, 1, 8, 8)
-
-
-def test_hooks_ignore_other_topics_and_missing_hidden(pm, monkeypatch):
-    other = Topic("perceptron", "Perceptron")
-    assert pm.hook.dlcourse_register_notebooks(course=None, topic=other) == [[]]
-    assert pm.hook.dlcourse_register_checks(course=None, topic=other) == [[]]
-    monkeypatch.setitem(sys.modules, "dlcourse_cnn.hidden.checks", None)  # import now fails
-    assert pm.hook.dlcourse_register_checks(course=None, topic=Topic("cnn", "Convolutional networks")) == [[]]
 
 
 def test_student_safe_modules_hold_no_solutions():

@@ -12,6 +12,7 @@ from conftest import run_cli
 from dlcourse.build import build_course
 from dlcourse.coursedir import init_course
 from dlcourse.manager import BUILTIN_TOPICS, Hooks
+from dlcourse.types import Topic
 
 HOOKS = Hooks.load()
 TOPICS = [t for t in HOOKS.topics() if t.plugin in BUILTIN_TOPICS or f"dlcourse_{t.slug}" in BUILTIN_TOPICS]
@@ -33,6 +34,17 @@ def test_topic_supplies_lesson_assignment_widget_data_and_checks(slug):
     assert [d for d in HOOKS.datasets() if d.topic == slug]
     checks = {c.id for c in HOOKS.checks(topic)}
     assert checks and all(c.startswith(f"{slug}.") for c in checks)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_hooks_ignore_other_topics_and_missing_hidden(slug, monkeypatch):
+    topic = HOOKS.topic(slug)
+    plugin = HOOKS.pm.get_plugin(topic.plugin)
+    other = Topic("some_other_topic", "Another topic")
+    assert plugin.dlcourse_register_notebooks(course=None, topic=other) == []
+    assert plugin.dlcourse_register_checks(course=None, topic=other) == []
+    monkeypatch.setitem(sys.modules, f"{topic.plugin}.hidden.checks", None)  # as if hidden/ were not shipped
+    assert plugin.dlcourse_register_checks(course=None, topic=topic) == []
 
 
 @pytest.mark.parametrize("slug", SLUGS)

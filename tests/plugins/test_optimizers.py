@@ -6,7 +6,6 @@ import contextlib
 import io
 import re
 import socket
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -18,12 +17,10 @@ matplotlib.use("Agg")
 import jupytext  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pluggy  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import dlcourse_optimizers  # noqa: E402
-from dlcourse import PROJECT_NAME, hookspecs  # noqa: E402
 from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E402
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_optimizers import data, drivers, models, problems, surfaces, widgets  # noqa: E402
@@ -631,15 +628,6 @@ def test_surfaces_have_their_minima_where_they_say():
 # ------------------------------------------------------------------- hooks
 
 
-@pytest.fixture()
-def pm():
-    manager = pluggy.PluginManager(PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
-    manager.register(dlcourse_optimizers.plugin, name="dlcourse_optimizers")
-    manager.check_pending()
-    return manager
-
-
 def test_hooks_register_the_topic(pm):
     (topic,) = [t for group in pm.hook.dlcourse_register_topics(course=None) for t in group]
     assert isinstance(topic, Topic) and (topic.slug, topic.order) == ("optimizers", 20)
@@ -658,12 +646,3 @@ def test_hooks_register_the_topic(pm):
     assert all(isinstance(d, Dataset) for d in datasets)
     assert {d.name for d in datasets} == {"moons", "quadratic"}
     assert datasets[0].load()[0].shape == (512, 2)
-
-
-def test_hooks_ignore_other_topics_and_missing_hidden(pm, monkeypatch):
-    other = Topic("cnn", "Convolutions")
-    assert pm.hook.dlcourse_register_notebooks(course=None, topic=other) == [[]]
-    assert pm.hook.dlcourse_register_checks(course=None, topic=other) == [[]]
-    monkeypatch.setitem(sys.modules, "dlcourse_optimizers.hidden.checks", None)  # import now fails
-    own = Topic("optimizers", "Optimizers")
-    assert pm.hook.dlcourse_register_checks(course=None, topic=own) == [[]]

@@ -6,7 +6,6 @@ import contextlib
 import io
 import re
 import socket
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -17,11 +16,9 @@ matplotlib.use("Agg")
 
 import jupytext  # noqa: E402
 import numpy as np  # noqa: E402
-import pluggy  # noqa: E402
 import pytest  # noqa: E402
 
 import dlcourse_perceptron  # noqa: E402
-from dlcourse import PROJECT_NAME, hookspecs  # noqa: E402
 from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E402
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_perceptron import data, widgets  # noqa: E402
@@ -371,15 +368,6 @@ def test_loaders_are_offline_and_deterministic(monkeypatch):
 # ------------------------------------------------------------------- hooks
 
 
-@pytest.fixture()
-def pm():
-    manager = pluggy.PluginManager(PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
-    manager.register(dlcourse_perceptron.plugin, name="dlcourse_perceptron")
-    manager.check_pending()
-    return manager
-
-
 def test_hooks_register_the_topic(pm):
     (topic,) = [t for group in pm.hook.dlcourse_register_topics(course=None) for t in group]
     assert isinstance(topic, Topic) and (topic.slug, topic.order) == ("perceptron", 10)
@@ -399,15 +387,6 @@ def test_hooks_register_the_topic(pm):
     assert all(isinstance(d, Dataset) for d in datasets)
     assert {d.name for d in datasets} == {"moons", "blobs", "xor"}
     assert datasets[0].load()[0].shape == (200, 2)
-
-
-def test_hooks_ignore_other_topics_and_missing_hidden(pm, monkeypatch):
-    other = Topic("cnn", "Convolutions")
-    assert pm.hook.dlcourse_register_notebooks(course=None, topic=other) == [[]]
-    assert pm.hook.dlcourse_register_checks(course=None, topic=other) == [[]]
-    monkeypatch.setitem(sys.modules, "dlcourse_perceptron.hidden.checks", None)  # import now fails
-    own = Topic("perceptron", "Perceptron")
-    assert pm.hook.dlcourse_register_checks(course=None, topic=own) == [[]]
 
 
 def test_drivers_and_widgets_hold_no_solutions():

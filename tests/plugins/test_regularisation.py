@@ -7,7 +7,6 @@ import io
 import random
 import re
 import socket
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -18,11 +17,9 @@ matplotlib.use("Agg")
 
 import jupytext
 import numpy as np
-import pluggy
 import pytest
 
 import dlcourse_regularisation
-from dlcourse import PROJECT_NAME, hookspecs
 from dlcourse.checking import InKernelStudent, run_check, score_cases
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 from dlcourse_regularisation import data, drivers, widgets
@@ -703,15 +700,6 @@ def test_drivers_report_missing_names():
 # ------------------------------------------------------------------- hooks
 
 
-@pytest.fixture()
-def pm():
-    manager = pluggy.PluginManager(PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
-    manager.register(dlcourse_regularisation.plugin, name="dlcourse_regularisation")
-    manager.check_pending()
-    return manager
-
-
 def test_hooks_register_the_topic(pm):
     (topic,) = [t for group in pm.hook.dlcourse_register_topics(course=None) for t in group]
     assert isinstance(topic, Topic) and (topic.slug, topic.order) == ("regularisation", 30)
@@ -730,15 +718,6 @@ def test_hooks_register_the_topic(pm):
     assert all(isinstance(d, Dataset) and d.topic == "regularisation" for d in datasets)
     assert {d.name for d in datasets} == {"mnist1d", "mnist1d_split", "digits"}
     assert datasets[0].load()[0].shape == (4000, 40)
-
-
-def test_hooks_ignore_other_topics_and_missing_hidden(pm, monkeypatch):
-    other = Topic("cnn", "Convolutions")
-    assert pm.hook.dlcourse_register_notebooks(course=None, topic=other) == [[]]
-    assert pm.hook.dlcourse_register_checks(course=None, topic=other) == [[]]
-    monkeypatch.setitem(sys.modules, "dlcourse_regularisation.hidden.checks", None)  # import now fails
-    own = Topic("regularisation", "Regularisation")
-    assert pm.hook.dlcourse_register_checks(course=None, topic=own) == [[]]
 
 
 def test_shipped_modules_hold_no_solutions():

@@ -6,7 +6,6 @@ import contextlib
 import io
 import re
 import socket
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -17,13 +16,11 @@ matplotlib.use("Agg")
 
 import jupytext
 import numpy as np
-import pluggy
 import pytest
 import torch
 from torch import nn
 
 import dlcourse_rnn
-from dlcourse import PROJECT_NAME, hookspecs
 from dlcourse.checking import InKernelStudent, run_check, score_cases
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 from dlcourse_rnn import data, drivers, widgets
@@ -594,15 +591,6 @@ def test_loaders_are_offline_and_deterministic(monkeypatch):
 # ------------------------------------------------------------------- hooks
 
 
-@pytest.fixture()
-def pm():
-    manager = pluggy.PluginManager(PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
-    manager.register(dlcourse_rnn.plugin, name="dlcourse_rnn")
-    manager.check_pending()
-    return manager
-
-
 def test_hooks_register_the_topic(pm):
     (topic,) = [t for group in pm.hook.dlcourse_register_topics(course=None) for t in group]
     assert isinstance(topic, Topic) and (topic.slug, topic.order) == ("rnn", 50)
@@ -622,15 +610,6 @@ def test_hooks_register_the_topic(pm):
     assert all(isinstance(d, Dataset) for d in datasets)
     assert {d.name for d in datasets} == {"noisy_sines", "adding"}
     assert datasets[0].load()[0].shape == (20 * 176, 24, 1)
-
-
-def test_hooks_ignore_other_topics_and_missing_hidden(pm, monkeypatch):
-    other = Topic("cnn", "Convolutions")
-    assert pm.hook.dlcourse_register_notebooks(course=None, topic=other) == [[]]
-    assert pm.hook.dlcourse_register_checks(course=None, topic=other) == [[]]
-    monkeypatch.setitem(sys.modules, "dlcourse_rnn.hidden.checks", None)  # import now fails
-    own = Topic("rnn", "Recurrent networks")
-    assert pm.hook.dlcourse_register_checks(course=None, topic=own) == [[]]
 
 
 def test_student_safe_modules_hold_no_solutions():

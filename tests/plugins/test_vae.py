@@ -6,7 +6,6 @@ import contextlib
 import io
 import re
 import socket
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -17,12 +16,10 @@ matplotlib.use("Agg")
 
 import jupytext  # noqa: E402
 import numpy as np  # noqa: E402
-import pluggy  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import dlcourse_vae  # noqa: E402
-from dlcourse import PROJECT_NAME, hookspecs  # noqa: E402
 from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E402
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_vae import data, widgets  # noqa: E402
@@ -489,15 +486,6 @@ def test_loaders_are_offline_and_deterministic(monkeypatch):
 # ------------------------------------------------------------------- hooks
 
 
-@pytest.fixture()
-def pm():
-    manager = pluggy.PluginManager(PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
-    manager.register(dlcourse_vae.plugin, name="dlcourse_vae")
-    manager.check_pending()
-    return manager
-
-
 def test_hooks_register_the_topic(pm):
     (topic,) = [t for group in pm.hook.dlcourse_register_topics(course=None) for t in group]
     assert isinstance(topic, Topic) and (topic.slug, topic.order) == ("vae", 70)
@@ -516,15 +504,6 @@ def test_hooks_register_the_topic(pm):
     (datasets,) = pm.hook.dlcourse_register_datasets(course=None)
     assert [d.name for d in datasets] == ["digits"] and isinstance(datasets[0], Dataset)
     assert datasets[0].load()[0].shape == (data.TRAIN_SIZE, 64)
-
-
-def test_hooks_ignore_other_topics_and_missing_hidden(pm, monkeypatch):
-    other = Topic("cnn", "Convolutions")
-    assert pm.hook.dlcourse_register_notebooks(course=None, topic=other) == [[]]
-    assert pm.hook.dlcourse_register_checks(course=None, topic=other) == [[]]
-    monkeypatch.setitem(sys.modules, "dlcourse_vae.hidden.checks", None)  # import now fails
-    own = Topic("vae", "VAE")
-    assert pm.hook.dlcourse_register_checks(course=None, topic=own) == [[]]
 
 
 def test_student_safe_modules_hold_no_solutions():

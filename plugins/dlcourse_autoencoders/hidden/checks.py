@@ -16,7 +16,16 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 
-from dlcourse.checking import CaseResult, Student, StudentError, compare_array
+from dlcourse.checking import (
+    CaseResult,
+    Student,
+    StudentError,
+    case_failed,
+    case_reweighted,
+    case_verdict,
+    compare_array,
+    float64_tensor,
+)
 from dlcourse.types import Check
 from dlcourse_autoencoders.data import load_digits, make_telemetry
 from dlcourse_autoencoders.drivers import describe, model_from_spec
@@ -69,18 +78,6 @@ def _call(student: Student, name: str, *args: Any, **kwargs: Any) -> tuple[Any, 
     return _run(student, "call_with_tensors", name, *args, **kwargs)
 
 
-def _fail(label: str, error: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(False, f"{label}: {error}", weight)
-
-
-def _verdict(ok: bool, label: str, good: str, bad: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(bool(ok), f"{label}: {good if ok else bad}", weight)
-
-
-def _weight(result: CaseResult, weight: float) -> CaseResult:
-    return CaseResult(result.passed, result.message, weight)
-
-
 def _array(value: Any) -> np.ndarray | None:
     try:
         array = np.asarray(value, dtype=np.float64)
@@ -100,10 +97,6 @@ def _scalar(value: Any) -> float | None:
     if array is None or array.size != 1:
         return None
     return float(array.reshape(()))
-
-
-def _t(array: Any, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
 
 
 def _linear(rng: np.random.Generator, n_in: int, n_out: int) -> dict[str, Any]:
@@ -165,7 +158,7 @@ def _best_f1(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 def _pca_error(X_train: np.ndarray, X: np.ndarray, k: int, *, centre: str = "train", rows: bool = True,
                reduce: str = "mean", top: bool = True) -> np.ndarray:
     """PCA reconstruction error per row (float64, via torch.linalg.svd); keyword variants give hints."""
-    A, B = _t(X_train), _t(X)
+    A, B = float64_tensor(X_train), float64_tensor(X)
     means = {"train": A.mean(dim=0), "own": B.mean(dim=0), "none": torch.zeros_like(A[0])}
     mu = means[centre]
     _, _, Vh = torch.linalg.svd(A - mu, full_matrices=False)
@@ -232,25 +225,25 @@ def check_architecture(student: Student, rng: np.random.Generator) -> Iterable[C
         got, error = _run(student, "build_report", n_in, n_code, list(hidden), code_activation, X,
                           int(rng.integers(0, 2**31 - 1)))
         if error:
-            yield _fail(label, error, 2.0)
+            yield case_failed(label, error, 2.0)
             continue
         expected = _expected_layers(n_in, n_code, hidden, code_activation)
         (enc_types, enc_shapes), (dec_types, dec_shapes) = expected
         problem = (_layer_problem("encoder", got.get("encoder"), enc_types, enc_shapes)
                    or _layer_problem("decoder", got.get("decoder"), dec_types, dec_shapes))
-        yield _verdict(problem is None, label, "layers follow the stated structure", problem or "", 1.0)
+        yield case_verdict(problem is None, label, "layers follow the stated structure", problem or "", 1.0)
         if problem is not None:
-            yield _fail(label, "the forward pass is checked once the layers follow the stated structure", 1.0)
+            yield case_failed(label, "the forward pass is checked once the layers follow the stated structure", 1.0)
             continue
         model = model_from_spec(got["encoder"], got["decoder"])
         with torch.no_grad():
-            code, output = model.encoder(_t(X)).numpy(), model(_t(X)).numpy()
+            code, output = model.encoder(float64_tensor(X)).numpy(), model(float64_tensor(X)).numpy()
         result = compare_array(f"{label} (code)", got.get("code"), code, atol=1e-5, rtol=1e-4,
                                hint="the encoder's layers should run in order: model.encoder(x)")
         if result.passed:
             result = compare_array(f"{label} (reconstruction)", got.get("output"), output, atol=1e-5,
                                    rtol=1e-4, hint="forward(x) should be decoder(encoder(x))")
-        yield _weight(result, 1.0)
+        yield case_reweighted(result, 1.0)
 
 
 def check_reconstruction_error(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
@@ -266,10 +259,10 @@ def check_reconstruction_error(student: Student, rng: np.random.Generator) -> It
         label = f"reconstruction_error on a ({n}, {d}) batch, code size {k}"
         got, error = _run(student, "reconstruction_report", encoder, decoder, X)
         if error:
-            yield _fail(label, error, 1.5)
+            yield case_failed(label, error, 1.5)
             continue
         with torch.no_grad():
-            squared = ((model_from_spec(encoder, decoder)(_t(X)) - _t(X)) ** 2).numpy()
+            squared = ((model_from_spec(encoder, decoder)(float64_tensor(X)) - float64_tensor(X)) ** 2).numpy()
         expected = squared.mean(axis=1)
         value = got.get("error")
         hint = "one value per example: the mean over the features of (model(X) - X) ** 2"
@@ -279,9 +272,9 @@ def check_reconstruction_error(student: Student, rng: np.random.Generator) -> It
             hint = "looks like a root mean squared error: do not take the square root"
         elif _scalar(value) is not None:
             hint = "returns a single number: average over the features only (dim=1), one value per example"
-        yield _weight(compare_array(label, value, expected, atol=1e-12, rtol=1e-9, hint=hint), 1.5)
+        yield case_reweighted(compare_array(label, value, expected, atol=1e-12, rtol=1e-9, hint=hint), 1.5)
         if not hidden:
-            yield _verdict(not got.get("requires_grad"), label, "no gradient tracked",
+            yield case_verdict(not got.get("requires_grad"), label, "no gradient tracked",
                            "the result tracks gradients: compute it under torch.no_grad()", 0.5)
 
 
@@ -292,7 +285,7 @@ def _oracle_train(encoder, decoder, X: np.ndarray, *, epochs: int, lr: float, ba
                   variant: str = "") -> tuple[list[float], list, list]:
     """Replay the stated training loop in float64; ``variant`` reproduces a common mistake."""
     model = model_from_spec(encoder, decoder)
-    x = _t(X)
+    x = float64_tensor(X)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -337,7 +330,7 @@ def _train_case(student: Student, rng: np.random.Generator, *, full_batch: bool,
     label = f"train_autoencoder on a ({n}, {d}) batch, {what}, {epochs} epochs"
     got, error = _run(student, "train_report", encoder, decoder, X, **settings)
     if error:
-        yield _fail(label, error, 1.5)
+        yield case_failed(label, error, 1.5)
         return
     losses, enc, dec = _oracle_train(encoder, decoder, X, **settings)
     if _same_model(got, enc, dec, 1e-9, 1e-7):
@@ -362,7 +355,7 @@ def _train_case(student: Student, rng: np.random.Generator, *, full_batch: bool,
             if _same_model(got, v_enc, v_dec, 1e-9, 1e-7):
                 hint = text
                 break
-        yield _fail(f"{label} (weights)", f"the trained weights differ from the stated procedure ({hint})",
+        yield case_failed(f"{label} (weights)", f"the trained weights differ from the stated procedure ({hint})",
                     1.0)
     got_losses = got.get("losses")
     ok = isinstance(got_losses, list) and len(got_losses) == epochs
@@ -370,7 +363,7 @@ def _train_case(student: Student, rng: np.random.Generator, *, full_batch: bool,
     hint = "return one value per epoch: the mean of loss.item() over that epoch's minibatches"
     if isinstance(got_losses, list) and len(got_losses) != epochs:
         hint = "return a list with exactly `epochs` values"
-    yield _verdict(ok, f"{label} (losses)", "ok", f"wrong recorded losses ({hint})", 0.5)
+    yield case_verdict(ok, f"{label} (losses)", "ok", f"wrong recorded losses ({hint})", 0.5)
 
 
 def check_train_loop(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
@@ -385,13 +378,13 @@ def check_train_loop(student: Student, rng: np.random.Generator) -> Iterable[Cas
     got, error = _run(student, "train_report", encoder, decoder, X, loss="zero_output", epochs=30, lr=0.05,
                       batch_size=8, seed=int(rng.integers(0, 2**31 - 1)))
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
         return
     with torch.no_grad():
-        before = float((model_from_spec(encoder, decoder)(_t(X)) ** 2).mean())
+        before = float((model_from_spec(encoder, decoder)(float64_tensor(X)) ** 2).mean())
     after = _array(got.get("output"))
     ok = after is not None and after.shape == (n, d) and float(np.mean(after**2)) < 0.25 * before
-    yield _verdict(ok, label, "the given loss is minimised",
+    yield case_verdict(ok, label, "the given loss is minimised",
                    "a loss asking for zero outputs did not shrink the outputs: "
                    "use loss_fn(model, xb) when it is given",
                    0.5)
@@ -411,15 +404,15 @@ def check_linear_pca(student: Student, rng: np.random.Generator) -> Iterable[Cas
     got, error = _run(student, "train_report", encoder, decoder, X, epochs=300, lr=3e-2, batch_size=n,
                       seed=int(rng.integers(0, 2**31 - 1)))
     if error:
-        yield _fail(label, error, 2.5)
+        yield case_failed(label, error, 2.5)
         return
     output = _array(got.get("output"))
     if output is None or output.shape != (n, d) or not np.all(np.isfinite(output)):
-        yield _fail(label, "the trained model's output is missing, misshapen or not finite", 2.5)
+        yield case_failed(label, "the trained model's output is missing, misshapen or not finite", 2.5)
         return
     X64 = X.astype(np.float64)
     ratio = float(np.mean((output - X64) ** 2) / np.mean(_pca_error(X64, X64, k)))
-    yield _verdict(ratio <= MAX_PCA_RATIO, label, "reaches PCA's reconstruction error",
+    yield case_verdict(ratio <= MAX_PCA_RATIO, label, "reaches PCA's reconstruction error",
                    f"its reconstruction error stays more than {MAX_PCA_RATIO - 1:.0%} above PCA's with {k} "
                    "components (Baldi and Hornik: trained well, it should match) — "
                    "does training update every parameter?",
@@ -433,7 +426,7 @@ def check_linear_pca(student: Student, rng: np.random.Generator) -> Iterable[Cas
         sine = float(np.sqrt(max(0.0, 1.0 - float(np.min(cosines)) ** 2)))
     except (KeyError, IndexError, TypeError, ValueError, np.linalg.LinAlgError):
         sine = 1.0
-    yield _verdict(sine <= MAX_SUBSPACE_SINE, label, "the decoder spans the principal subspace",
+    yield case_verdict(sine <= MAX_SUBSPACE_SINE, label, "the decoder spans the principal subspace",
                    "the decoder's columns do not span the top principal directions", 1.0)
 
 
@@ -450,7 +443,7 @@ def check_pca(student: Student, rng: np.random.Generator) -> Iterable[CaseResult
         label = f"pca_reconstruction_error with X_train {X_train.shape}, X {X.shape}, k={k}"
         got, error = _call(student, "pca_reconstruction_error", X_train, X, k)
         if error:
-            yield _fail(label, error, 1.5)
+            yield case_failed(label, error, 1.5)
             continue
         hint = "x_hat = mu + V V^T (x - mu) with V the top-k right singular vectors of X_train - mu"
         variants = [
@@ -465,15 +458,15 @@ def check_pca(student: Student, rng: np.random.Generator) -> Iterable[CaseResult
                 hint = text
                 break
         expected = _pca_error(X_train, X, k)
-        yield _weight(compare_array(label, got, expected, atol=1e-9, rtol=1e-6, hint=hint), 1.5)
+        yield case_reweighted(compare_array(label, got, expected, atol=1e-9, rtol=1e-6, hint=hint), 1.5)
     d = int(rng.integers(3, 7))
     X_train, X = rng.normal(size=(15, d)), rng.normal(size=(4, d))
     label = f"pca_reconstruction_error with k = D = {d}"
     got, error = _call(student, "pca_reconstruction_error", X_train, X, d)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
-        yield _verdict(_close(got, np.zeros(4), 1e-9, 0.0), label, "ok",
+        yield case_verdict(_close(got, np.zeros(4), 1e-9, 0.0), label, "ok",
                        "with every component kept, every point is reconstructed exactly", 0.5)
 
 
@@ -481,7 +474,7 @@ def check_pca(student: Student, rng: np.random.Generator) -> Iterable[CaseResult
 
 
 def _kl_oracle(h: np.ndarray, rho: float) -> tuple[float, np.ndarray]:
-    ht = _t(h, grad=True)
+    ht = float64_tensor(h, grad=True)
     target = torch.distributions.Bernoulli(probs=torch.full((h.shape[1],), rho, dtype=torch.float64))
     estimate = torch.distributions.Bernoulli(probs=ht.mean(dim=0))
     value = torch.distributions.kl_divergence(target, estimate).sum()
@@ -502,7 +495,7 @@ def check_kl_sparsity(student: Student, rng: np.random.Generator) -> Iterable[Ca
     label = f"kl_sparsity on h of shape ({n}, {k}), rho={rho:.3f}"
     got, error = _run(student, "kl_report", h, rho)
     if error:
-        yield _fail(label, error, 1.5)
+        yield case_failed(label, error, 1.5)
     else:
         hint = "sum over units of KL(rho || rho_hat_j), rho_hat_j the mean of unit j over the batch"
         got_value = got.get("value")
@@ -511,14 +504,14 @@ def check_kl_sparsity(student: Student, rng: np.random.Generator) -> Iterable[Ca
         elif got_value is not None and abs(got_value * k - value) < 1e-9 * max(1.0, abs(value)):
             hint = "looks like the mean over the units: sum them"
         ok = got_value is not None and abs(got_value - value) <= 1e-10 + 1e-8 * abs(value)
-        yield _verdict(ok, f"{label} (value)", "ok", f"wrong value ({hint})", 1.0)
+        yield case_verdict(ok, f"{label} (value)", "ok", f"wrong value ({hint})", 1.0)
         if got.get("autograd") is None:
-            yield _fail(f"{label} (differentiable)", "autograd cannot differentiate the result: use torch "
+            yield case_failed(f"{label} (differentiable)", "autograd cannot differentiate the result: use torch "
                         "operations on h (no .item(), NumPy or detach) and return a tensor", 0.5)
         else:
             result = compare_array(f"{label} (autograd of your penalty)", got["autograd"], grad, atol=1e-10,
                                    rtol=1e-7, hint="the penalty's gradient is off where its value is")
-            yield _weight(result, 0.5)
+            yield case_reweighted(result, 0.5)
     n2, k2 = int(rng.integers(3, 20)), int(rng.integers(2, 10))
     other = (1.0 / (1.0 + np.exp(-rng.normal(size=(n2, k2)))), float(rng.uniform(0.02, 0.3)))
     for hh, r in ((h, rho), other):
@@ -526,7 +519,7 @@ def check_kl_sparsity(student: Student, rng: np.random.Generator) -> Iterable[Ca
         glabel = f"kl_sparsity_grad on h of shape {hh.shape}, rho={r:.3f}"
         g_got, error = _call(student, "kl_sparsity_grad", hh, r)
         if error:
-            yield _fail(glabel, error, 0.75)
+            yield case_failed(glabel, error, 0.75)
             continue
         hint = "d/dh_nj = (-rho/rho_hat_j + (1 - rho)/(1 - rho_hat_j)) / N"
         if _close(g_got, g_expected * hh.shape[0], 1e-10, 1e-7):
@@ -535,7 +528,7 @@ def check_kl_sparsity(student: Student, rng: np.random.Generator) -> Iterable[Ca
             hint = "the sign is flipped"
         elif _array(g_got) is not None and _array(g_got).shape == (hh.shape[1],):
             hint = "return one value per entry of h, shape (N, K)"
-        yield _weight(compare_array(glabel, g_got, g_expected, atol=1e-10, rtol=1e-7, hint=hint), 0.75)
+        yield case_reweighted(compare_array(glabel, g_got, g_expected, atol=1e-10, rtol=1e-7, hint=hint), 0.75)
     n, k = int(rng.integers(4, 12)), int(rng.integers(2, 6))
     rho = float(rng.uniform(0.05, 0.3))
     wiggle = rng.uniform(-0.5, 0.5, size=(n, k)) * rho
@@ -543,7 +536,7 @@ def check_kl_sparsity(student: Student, rng: np.random.Generator) -> Iterable[Ca
     label = f"kl_sparsity at its minimum (every unit of a ({n}, {k}) h averages rho)"
     got, error = _run(student, "kl_report", h, rho)
     value = None if error else got.get("value")
-    yield _verdict(value is not None and abs(value) < 1e-10, label, "zero",
+    yield case_verdict(value is not None and abs(value) < 1e-10, label, "zero",
                    error or "the penalty should be 0 when every unit's average activation equals rho", 0.5)
 
 
@@ -553,8 +546,8 @@ def check_kl_sparsity(student: Student, rng: np.random.Generator) -> Iterable[Ca
 def _sparse_oracle(encoder, decoder, X: np.ndarray, beta: float, rho: float) -> float:
     model = model_from_spec(encoder, decoder)
     with torch.no_grad():
-        code = model.encoder(_t(X))
-        mse = float(((model.decoder(code) - _t(X)) ** 2).mean())
+        code = model.encoder(float64_tensor(X))
+        mse = float(((model.decoder(code) - float64_tensor(X)) ** 2).mean())
     return mse + beta * _kl_oracle(code.numpy(), rho)[0]
 
 
@@ -567,13 +560,13 @@ def check_sparse_autoencoder(student: Student, rng: np.random.Generator) -> Iter
         label = f"sparse_loss on a ({b}, {d}) batch, {k} sigmoid code units, beta={beta:.3f}, rho={rho:.3f}"
         got, error = _run(student, "sparse_loss_value", encoder, decoder, X, beta, rho)
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         expected = _sparse_oracle(encoder, decoder, X, beta, rho)
         hint = ("mse(decoder(code), xb) + beta * kl_sparsity(code, rho) with code = model.encoder(xb)"
                 if beta else "with beta = 0 it is the plain reconstruction MSE")
         ok = abs(got - expected) <= 1e-10 + 1e-8 * abs(expected)
-        yield _verdict(ok, label, "ok", f"wrong value ({hint})", weight)
+        yield case_verdict(ok, label, "ok", f"wrong value ({hint})", weight)
     X_all, _ = load_digits()
     order = rng.permutation(len(X_all))
     train, test = X_all[order[:600]], X_all[order[600:800]]
@@ -583,15 +576,15 @@ def check_sparse_autoencoder(student: Student, rng: np.random.Generator) -> Iter
     codes, error = _run(student, "sparse_training", encoder, decoder, train, test, beta=0.1, rho=rho,
                         epochs=10, lr=1e-2, batch_size=64, seed=int(rng.integers(0, 2**31 - 1)))
     if error:
-        yield _fail(label, error, 1.5)
+        yield case_failed(label, error, 1.5)
         return
     codes = _array(codes)
     if codes is None or codes.shape != (200, 32) or not np.all(np.isfinite(codes)):
-        yield _fail(label, "the trained encoder's codes are missing, misshapen or not finite", 1.5)
+        yield case_failed(label, "the trained encoder's codes are missing, misshapen or not finite", 1.5)
         return
     rate = float(codes.mean()) / rho
     low, high = SPARSE_RATE_BAND
-    yield _verdict(low <= rate <= high, label, "held-out average activation is close to rho",
+    yield case_verdict(low <= rate <= high, label, "held-out average activation is close to rho",
                    f"the average code activation on held-out digits is not within {low:g} to {high:g} times "
                    "rho: is the penalty computed on the code and added to the loss "
                    "(it uses your train_autoencoder)?",
@@ -612,7 +605,7 @@ def check_denoising(student: Student, rng: np.random.Generator) -> Iterable[Case
     label = f"denoising_loss of an identity model on a ({b}, {d}) batch, noise_std={noise:.3f}"
     got, error = _run(student, "denoising_value", identity, identity, X, noise, seed)
     if error:
-        yield _fail(label, error, 1.0)
+        yield case_failed(label, error, 1.0)
     else:
         ok = abs(got - noise**2) <= 0.1 * noise**2
         hint = "it should be about noise_std ** 2: the identity returns the noisy input"
@@ -620,16 +613,16 @@ def check_denoising(student: Student, rng: np.random.Generator) -> Iterable[Case
             hint = "it is zero: add noise to the input and compare the output with the clean xb"
         elif abs(got - noise) <= 0.1 * noise:
             hint = "noise_std is a standard deviation: multiply torch.randn_like(xb) by it"
-        yield _verdict(ok, label, "ok", f"wrong value ({hint})", 1.0)
+        yield case_verdict(ok, label, "ok", f"wrong value ({hint})", 1.0)
 
     label = f"denoising_loss of a model that outputs zeros on a ({b}, {d}) batch, noise_std={noise:.3f}"
     got, error = _run(student, "denoising_value", identity, zero, X, noise, seed)
     if error:
-        yield _fail(label, error, 1.0)
+        yield case_failed(label, error, 1.0)
     else:
         expected = float(np.mean(X**2))
         ok = abs(got - expected) <= 1e-10 + 1e-8 * expected
-        yield _verdict(ok, label, "ok", "wrong value (the target is the clean xb, not the noisy one)", 1.0)
+        yield case_verdict(ok, label, "ok", "wrong value (the target is the clean xb, not the noisy one)", 1.0)
 
     n, k = int(rng.integers(5, 20)), int(rng.integers(2, 5))
     encoder, decoder = [_linear(rng, d, k)], [_linear(rng, k, d)]
@@ -637,12 +630,12 @@ def check_denoising(student: Student, rng: np.random.Generator) -> Iterable[Case
     label = f"denoising_loss with noise_std=0 on a ({n}, {d}) batch"
     got, error = _run(student, "denoising_value", encoder, decoder, Xs, 0.0, seed)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
         with torch.no_grad():
-            expected = float(((model_from_spec(encoder, decoder)(_t(Xs)) - _t(Xs)) ** 2).mean())
+            expected = float(((model_from_spec(encoder, decoder)(float64_tensor(Xs)) - float64_tensor(Xs)) ** 2).mean())
         ok = abs(got - expected) <= 1e-10 + 1e-8 * expected
-        yield _verdict(ok, label, "ok", "without noise it should be the mean squared reconstruction error",
+        yield case_verdict(ok, label, "ok", "without noise it should be the mean squared reconstruction error",
                        0.5)
 
     X_all, _ = load_digits()
@@ -655,14 +648,14 @@ def check_denoising(student: Student, rng: np.random.Generator) -> Iterable[Case
     got, error = _run(student, "denoise_training", encoder, decoder, train, noisy, noise_std=0.3, epochs=10,
                       lr=1e-2, batch_size=64, seed=int(rng.integers(0, 2**31 - 1)))
     if error:
-        yield _fail(label, error, 1.5)
+        yield case_failed(label, error, 1.5)
         return
     output = _array(got)
     if output is None or output.shape != clean.shape or not np.all(np.isfinite(output)):
-        yield _fail(label, "the denoised digits are missing, misshapen or not finite", 1.5)
+        yield case_failed(label, "the denoised digits are missing, misshapen or not finite", 1.5)
         return
     ratio = float(np.mean((output - clean) ** 2) / np.mean((noisy - clean) ** 2))
-    yield _verdict(ratio <= MAX_DENOISE_RATIO, label, "beats returning the noisy input",
+    yield case_verdict(ratio <= MAX_DENOISE_RATIO, label, "beats returning the noisy input",
                    f"its error to the clean digits is not below {MAX_DENOISE_RATIO:g} times that of "
                    "returning the noisy input (it uses your train_autoencoder and denoising_loss)", 1.5)
 
@@ -696,23 +689,23 @@ def check_stacked(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
                       n_classes=10, pretrain_epochs=10, finetune_epochs=10, lr=3e-2, batch_size=64,
                       seed=int(rng.integers(0, 2**31 - 1)))
     if error:
-        yield _fail(label, error, 5.0)
+        yield case_failed(label, error, 5.0)
         return
     problem = _stack_structure(got.get("pretrained"), sizes, 64)
-    yield _verdict(problem is None, label, "the stack has the stated structure", problem or "", 1.0)
+    yield case_verdict(problem is None, label, "the stack has the stated structure", problem or "", 1.0)
     if problem is not None:
-        yield _fail(label, "the other properties are checked once the structure is right", 4.0)
+        yield case_failed(label, "the other properties are checked once the structure is right", 4.0)
         return
     inputs, greedy = X_all[train].astype(np.float64), True
     for ae in got["pretrained"]:
         with torch.no_grad():
             model = model_from_spec(ae["encoder"], ae["decoder"])
-            x = _t(inputs)
+            x = float64_tensor(inputs)
             error_ = float(((model(x) - x) ** 2).mean())
             codes = model.encoder(x).numpy()
         greedy &= bool(np.isfinite(error_)) and error_ < float(inputs.var(axis=0).mean())
         inputs = codes
-    yield _verdict(greedy, label, "each autoencoder reconstructs the codes of the layers below it",
+    yield case_verdict(greedy, label, "each autoencoder reconstructs the codes of the layers below it",
                    "an autoencoder does not reconstruct its inputs better than their mean: train each one, "
                    "on the codes of the (already trained) encoders before it", 1.0)
     untrained, finetuned = got.get("untrained"), got.get("finetuned")
@@ -721,18 +714,18 @@ def check_stacked(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
               and all(_same_weights(untrained[2 * i:2 * i + 1], ae["encoder"][:1], 0.0, 0.0)
                       for i, ae in enumerate(got["pretrained"]))
               and np.shape(untrained[-1]["weight"]) == (10, sizes[-1]))
-    yield _verdict(starts, label, "fine-tuning starts from the pre-trained encoders",
+    yield case_verdict(starts, label, "fine-tuning starts from the pre-trained encoders",
                    "with epochs=0 fine_tune should return nn.Sequential(encoder_1, ..., encoder_L, "
                    "nn.Linear(K_L, n_classes)) holding the pre-trained encoder weights", 0.5)
     changed = (_spec_types(finetuned) == types
                and not any(_same_weights(finetuned[2 * i:2 * i + 1], ae["encoder"][:1], 1e-12, 0.0)
                            for i, ae in enumerate(got["pretrained"])))
-    yield _verdict(changed, label, "fine-tuning trains the encoders too",
+    yield case_verdict(changed, label, "fine-tuning trains the encoders too",
                    "after fine-tuning some encoder weights are unchanged: "
                    "train all the classifier's parameters", 0.5)
     logits = _array(got.get("logits"))
     if logits is None or logits.shape != (len(test), 10):
-        yield _fail(label, f"the classifier should map ({len(test)}, 64) to logits ({len(test)}, 10)", 2.0)
+        yield case_failed(label, f"the classifier should map ({len(test)}, 64) to logits ({len(test)}, 10)", 2.0)
         return
     accuracy = float(np.mean(np.argmax(logits, axis=1) == y_all[test]))
     ok = accuracy >= MIN_STACK_ACCURACY
@@ -767,14 +760,14 @@ def check_metrics(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
     label = f"precision_recall_f1 on {n} predictions"
     got, error = _call(student, "precision_recall_f1", pred, labels)
     if error:
-        yield _fail(label, error, 1.0)
+        yield case_failed(label, error, 1.0)
     else:
         values, expected = _triple(got), _metrics_oracle(pred, labels)
         ok = values is not None and np.allclose(values, expected, atol=1e-12)
         hint = "precision = TP / flagged, recall = TP / anomalies, F1 = 2PR / (P + R)"
         if values is not None and np.allclose(values[:2], expected[1::-1], atol=1e-12):
             hint = "precision and recall are swapped"
-        yield _verdict(ok, label, "ok", "should return (precision, recall, f1) as floats" if values is None
+        yield case_verdict(ok, label, "ok", "should return (precision, recall, f1) as floats" if values is None
                        else f"wrong values ({hint})", 1.0)
     for what, p, y in (("nothing flagged", np.zeros(8, np.int64), (rng.random(8) < 0.5).astype(np.int64)),
                        ("no anomalies", (rng.random(8) < 0.5).astype(np.int64), np.zeros(8, np.int64))):
@@ -782,7 +775,7 @@ def check_metrics(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
         got, error = _call(student, "precision_recall_f1", p, y)
         values = None if error else _triple(got)
         ok = values is not None and np.allclose(values, _metrics_oracle(p, y), atol=1e-12)
-        yield _verdict(ok, label, "ok", error or "a ratio with a zero denominator counts as 0 (not NaN)",
+        yield case_verdict(ok, label, "ok", error or "a ratio with a zero denominator counts as 0 (not NaN)",
                        0.25)
     for ties in (False, True):
         n = int(rng.integers(30, 80))
@@ -794,14 +787,14 @@ def check_metrics(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
         got, error = _call(student, "best_threshold", scores, labels)
         threshold = None if error else _scalar(got)
         if threshold is None:
-            yield _fail(label, error or "should return one threshold (a float)", 0.75)
+            yield case_failed(label, error or "should return one threshold (a float)", 0.75)
             continue
         best, _ = _best_f1(scores, labels)
         ok = _f1(scores > threshold, labels) >= best - 1e-12
         hint = "try every distinct score as the threshold (and one below the smallest)"
         if not ok and _f1(scores >= threshold, labels) >= best - 1e-12:
             hint = "it is best for score >= threshold, but the rule is score > threshold"
-        yield _verdict(ok, label, "reaches the best F1",
+        yield case_verdict(ok, label, "reaches the best F1",
                        f"the F1 of scores > threshold is not the best one ({hint})", 0.75)
 
 
@@ -817,20 +810,20 @@ def check_detector(student: Student, rng: np.random.Generator) -> Iterable[CaseR
     got, error = _run(student, "detector_report", X_train, X_val, y_val, X_test,
                       int(rng.integers(0, 2**31 - 1)))
     if error:
-        yield _fail(label, error, 4.0)
+        yield case_failed(label, error, 4.0)
         return
     pred = _array(got.get("predictions"))
     binary = pred is not None and pred.shape == (1000,) and bool(np.all((pred == 0) | (pred == 1)))
-    yield _verdict(binary, label, "predictions are 0/1 of shape (N,)",
+    yield case_verdict(binary, label, "predictions are 0/1 of shape (N,)",
                    "detect should return 0/1 labels of shape (N,)", 0.5)
     flags_all, flags_none = _array(got.get("all")), _array(got.get("none"))
     rule = (flags_all is not None and flags_none is not None
             and flags_all.shape == flags_none.shape == (1000,)
             and bool(np.all(flags_all == 1)) and bool(np.all(flags_none == 0)))
-    yield _verdict(rule, label, "flags windows above the threshold",
+    yield case_verdict(rule, label, "flags windows above the threshold",
                    "with a threshold of -inf every window should be flagged, with +inf none", 0.5)
     if not binary:
-        yield _fail(label, "the F1 is measured once the predictions are 0/1 of shape (N,)", 3.0)
+        yield case_failed(label, "the F1 is measured once the predictions are 0/1 of shape (N,)", 3.0)
         return
     f1 = _f1(pred, y_test)
     ok = f1 >= MIN_DETECTOR_F1
@@ -840,7 +833,7 @@ def check_detector(student: Student, rng: np.random.Generator) -> Iterable[CaseR
     flat = lambda X: X.reshape(len(X), -1).astype(np.float64)  # noqa: E731 - a short local helper
     _, pca_threshold = _best_f1(_pca_error(flat(X_train), flat(X_val), PCA_COMPONENTS), y_val)
     pca_f1 = _f1(_pca_error(flat(X_train), flat(X_test), PCA_COMPONENTS) > pca_threshold, y_test)
-    yield _verdict(f1 > pca_f1, label, f"beats the PCA baseline with {PCA_COMPONENTS} components",
+    yield case_verdict(f1 > pca_f1, label, f"beats the PCA baseline with {PCA_COMPONENTS} components",
                    f"the PCA baseline with {PCA_COMPONENTS} components and its best validation threshold "
                    "does better on the same windows", 1.0)
 

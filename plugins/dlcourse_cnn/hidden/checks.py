@@ -16,7 +16,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checking import CaseResult, Student, StudentError, compare_array
+from dlcourse.checking import (
+    CaseResult,
+    Student,
+    StudentError,
+    case_failed,
+    case_reweighted,
+    case_verdict,
+    compare_array,
+    float64_tensor,
+)
 from dlcourse.types import Check
 
 TOPIC = "cnn"
@@ -48,18 +57,6 @@ def _run(student: Student, driver: str, *args: Any, **kwargs: Any) -> tuple[Any,
         return None, str(error)
 
 
-def _fail(label: str, error: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(False, f"{label}: {error}", weight)
-
-
-def _verdict(ok: bool, label: str, good: str, bad: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(bool(ok), f"{label}: {good if ok else bad}", weight)
-
-
-def _weight(result: CaseResult, weight: float) -> CaseResult:
-    return CaseResult(result.passed, result.message, weight)
-
-
 def _close(got: Any, expected: np.ndarray, atol: float = 1e-9, rtol: float = 1e-7) -> bool:
     try:
         got = np.asarray(got, dtype=np.float64)
@@ -77,13 +74,9 @@ def _compare(label: str, got: Any, expected: np.ndarray, *, atol: float, rtol: f
     return result
 
 
-def _t(array: np.ndarray, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
-
-
 def _conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: int, padding: int) -> np.ndarray:
-    bias = None if b is None else _t(b)
-    return F.conv2d(_t(x), _t(w), bias, stride=stride, padding=padding).numpy()
+    bias = None if b is None else float64_tensor(b)
+    return F.conv2d(float64_tensor(x), float64_tensor(w), bias, stride=stride, padding=padding).numpy()
 
 
 def _conv_case(rng: np.random.Generator, *, max_n: int = 3, max_size: int = 9,
@@ -114,11 +107,11 @@ def _conv_forward_cases(student: Student, rng: np.random.Generator, name: str) -
         label = f"{name} on x {x.shape}, w {w.shape}, stride={stride}, padding={padding}"
         got, error = _call(student, name, x, w, b, stride=stride, padding=padding)
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         expected = _conv2d(x, w, b, stride, padding)
         hint = _conv_hint(got, x, w, b, stride, padding)
-        yield _weight(_compare(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), weight)
+        yield case_reweighted(_compare(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), weight)
 
 
 def check_conv2d_forward(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
@@ -128,10 +121,10 @@ def check_conv2d_forward(student: Student, rng: np.random.Generator) -> Iterable
     label = f"conv2d on an all-zero x {x.shape}, w {w.shape}, padding=1"
     got, error = _call(student, "conv2d", x, w, b, stride=1, padding=1)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
         hint = "with x = 0 every output of filter f is b[f] — is the bias added?"
-        yield _weight(_compare(label, got, _conv2d(x, w, b, 1, 1), atol=1e-12, rtol=1e-10, hint=hint), 0.5)
+        yield case_reweighted(_compare(label, got, _conv2d(x, w, b, 1, 1), atol=1e-12, rtol=1e-10, hint=hint), 0.5)
 
 
 # ------------------------------------------------------------ 2 kernels
@@ -150,7 +143,7 @@ def check_kernels(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
         label = f"gaussian_kernel({size}, {sigma:g})"
         got, error = _call(student, "gaussian_kernel", size, sigma)
         if error:
-            yield _fail(label, error)
+            yield case_failed(label, error)
             continue
         expected = _gaussian(size, sigma)
         hint = "g[p, q] proportional to exp(-((p - c)^2 + (q - c)^2) / (2 sigma^2)) with c = (size - 1) / 2"
@@ -165,10 +158,10 @@ def check_kernels(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
     got, error = _call(student, "sobel_kernels")
     label = "sobel_kernels()"
     if error:
-        yield _fail(label, error, 2.0)
+        yield case_failed(label, error, 2.0)
         return
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        yield _fail(label, "should return a pair (kx, ky)", 2.0)
+        yield case_failed(label, "should return a pair (kx, ky)", 2.0)
         return
     kx = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])
     for name, kernel, other in (("kx", kx, kx.T), ("ky", kx.T, kx)):
@@ -187,9 +180,9 @@ def check_kernels(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
 
 
 def _conv_backward_oracle(dout, x, w, b, stride, padding) -> dict[str, np.ndarray]:
-    xt, wt, bt = _t(x, True), _t(w, True), _t(b, True)
+    xt, wt, bt = float64_tensor(x, True), float64_tensor(w, True), float64_tensor(b, True)
     out = F.conv2d(xt, wt, bt, stride=stride, padding=padding)
-    grads = torch.autograd.grad((out * _t(dout)).sum(), [xt, wt, bt])
+    grads = torch.autograd.grad((out * float64_tensor(dout)).sum(), [xt, wt, bt])
     return dict(zip(("dx", "dw", "db"), (g.numpy() for g in grads)))
 
 
@@ -203,15 +196,15 @@ _BACKWARD_HINTS = {
 def check_conv2d_backward(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
     for stride, padding in ((1, 1), (2, int(rng.integers(0, 3)))):
         x, w, b = _conv_case(rng, max_size=8)
-        out_shape = F.conv2d(_t(x), _t(w), stride=stride, padding=padding).shape
+        out_shape = F.conv2d(float64_tensor(x), float64_tensor(w), stride=stride, padding=padding).shape
         dout = rng.normal(size=tuple(out_shape))
         where = f"x {x.shape}, w {w.shape}, stride={stride}, padding={padding}"
         got, error = _call(student, "conv2d_backward", dout, x, w, b, stride=stride, padding=padding)
         if error:
-            yield _fail(f"conv2d_backward on {where}", error, 2.5)
+            yield case_failed(f"conv2d_backward on {where}", error, 2.5)
             continue
         if not (isinstance(got, (tuple, list)) and len(got) == 3):
-            yield _fail(f"conv2d_backward on {where}", "should return a triple (dx, dw, db)", 2.5)
+            yield case_failed(f"conv2d_backward on {where}", "should return a triple (dx, dw, db)", 2.5)
             continue
         expected = _conv_backward_oracle(dout, x, w, b, stride, padding)
         for (key, weight), value in zip((("dx", 1.0), ("dw", 1.0), ("db", 0.5)), got):
@@ -221,7 +214,7 @@ def check_conv2d_backward(student: Student, rng: np.random.Generator) -> Iterabl
                 hint = "dx has the padded shape: cut the padding off so that dx has the shape of x"
             result = _compare(f"conv2d_backward: {key} on {where}", value, expected[key],
                                    atol=1e-10, rtol=1e-8, hint=hint)
-            yield _weight(result, weight)
+            yield case_reweighted(result, weight)
 
 
 # ------------------------------------------------------------ 4 + 5 pooling
@@ -260,11 +253,11 @@ def check_pool_forward(student: Student, rng: np.random.Generator) -> Iterable[C
                 f" (stride={stride})" if stride else "")
             got, error = _call(student, name, x, kernel, **_pool_kwargs(stride))
             if error:
-                yield _fail(label, error)
+                yield case_failed(label, error)
                 continue
-            expected = _torch_pool(kind, _t(x), kernel, stride).numpy()
+            expected = _torch_pool(kind, float64_tensor(x), kernel, stride).numpy()
             hint = "pool each window of each channel separately; windows that do not fit are dropped"
-            if _close(got, _torch_pool(other, _t(x), kernel, stride).numpy(), 1e-12, 1e-10):
+            if _close(got, _torch_pool(other, float64_tensor(x), kernel, stride).numpy(), 1e-12, 1e-10):
                 hint = f"this is {other} pooling"
             elif stride is None:
                 hint = "stride=None means stride = kernel_size, as in PyTorch"
@@ -275,16 +268,16 @@ def check_pool_backward(student: Student, rng: np.random.Generator) -> Iterable[
     for kind in ("max", "avg"):
         for kernel, stride, what in _pool_settings(rng):
             x = _pool_input(rng, kernel)
-            xt = _t(x, True)
+            xt = float64_tensor(x, True)
             out = _torch_pool(kind, xt, kernel, stride)
             dout = rng.normal(size=tuple(out.shape))
-            (expected,) = torch.autograd.grad((out * _t(dout)).sum(), [xt])
+            (expected,) = torch.autograd.grad((out * float64_tensor(dout)).sum(), [xt])
             name = f"{kind}_pool2d_backward"
             label = f"{name} on x {x.shape}, kernel_size={kernel}, {what}" + (
                 f" (stride={stride})" if stride else "")
             got, error = _call(student, name, dout, x, kernel, **_pool_kwargs(stride))
             if error:
-                yield _fail(label, error, 1.5 if stride else 1.0)
+                yield case_failed(label, error, 1.5 if stride else 1.0)
                 continue
             if kind == "max":
                 hint = "send each dout value to the position of its window's maximum only"
@@ -292,7 +285,7 @@ def check_pool_backward(student: Student, rng: np.random.Generator) -> Iterable[
                 hint = "every input of a window receives dout / kernel_size**2"
             if stride is not None:
                 hint += "; windows overlap here: accumulate with +="
-            yield _weight(_compare(label, got, expected.numpy(), atol=1e-12, rtol=1e-10, hint=hint),
+            yield case_reweighted(_compare(label, got, expected.numpy(), atol=1e-12, rtol=1e-10, hint=hint),
                           1.5 if stride else 1.0)
 
 
@@ -305,7 +298,7 @@ def check_conv2d_fast(student: Student, rng: np.random.Generator) -> Iterable[Ca
         label = f"conv2d_fast on x {x.shape}, w {w.shape}, stride={stride}, padding={padding}"
         got, error = _call(student, "conv2d_fast", x, w, b, stride=stride, padding=padding)
         if error:
-            yield _fail(label, error)
+            yield case_failed(label, error)
             continue
         hint = _conv_hint(got, x, w, b, stride, padding)
         if "out[n, f, i, j]" in hint:
@@ -316,19 +309,19 @@ def check_conv2d_fast(student: Student, rng: np.random.Generator) -> Iterable[Ca
     label = f"conv2d_fast speed on x {x.shape}, w {w.shape}, padding=1"
     got, error = _run(student, "conv_speedup", x, w, b, stride=1, padding=1)
     if error:
-        yield _fail(label, f"{error} (the speed is measured against your conv2d)")
+        yield case_failed(label, f"{error} (the speed is measured against your conv2d)")
         return
     try:
         naive, fast = float(got["naive_seconds"]), float(got["fast_seconds"])
         difference = float(got["max_difference"])
     except (KeyError, TypeError, ValueError):
-        yield _fail(label, "could not be timed")
+        yield case_failed(label, "could not be timed")
         return
     if not difference <= 1e-8:
-        yield _fail(label, "conv2d and conv2d_fast disagree on this input, so the speed was not compared")
+        yield case_failed(label, "conv2d and conv2d_fast disagree on this input, so the speed was not compared")
         return
     speedup = naive / max(fast, 1e-9)
-    yield _verdict(
+    yield case_verdict(
         speedup >= MIN_SPEEDUP, label, f"{speedup:.0f}x faster than conv2d",
         f"only {speedup:.1f}x faster than conv2d (at least {MIN_SPEEDUP:.0f}x needed): "
         "no Python loops over n, f, i or j, one matrix product",
@@ -349,13 +342,13 @@ def check_conv1d(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
         label = f"conv1d on {what} {x.shape}, w {w.shape}, stride={stride}, padding={padding}"
         got, error = _call(student, "conv1d", x, w, b, stride=stride, padding=padding)
         if error:
-            yield _fail(label, error)
+            yield case_failed(label, error)
             continue
-        expected = F.conv1d(_t(x), _t(w), _t(b), stride=stride, padding=padding).numpy()
+        expected = F.conv1d(float64_tensor(x), float64_tensor(w), float64_tensor(b), stride=stride, padding=padding).numpy()
         hint = "out[n, f, t] = b[f] + sum over c, k of w[f, c, k] * x_pad[n, c, t * stride + k]"
-        if _close(got, F.conv1d(_t(x), _t(w).flip(-1), _t(b), stride=stride, padding=padding).numpy()):
+        if _close(got, F.conv1d(float64_tensor(x), float64_tensor(w).flip(-1), float64_tensor(b), stride=stride, padding=padding).numpy()):
             hint = "you flipped the kernel: conv1d is a cross-correlation"
-        elif _close(got, F.conv1d(_t(x), _t(w), None, stride=stride, padding=padding).numpy()):
+        elif _close(got, F.conv1d(float64_tensor(x), float64_tensor(w), None, stride=stride, padding=padding).numpy()):
             hint = "the bias is missing: add b[f] to every output of filter f"
         yield _compare(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint)
 
@@ -367,8 +360,8 @@ LENET_SHAPES = [(6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (120, 400), (120,), (8
 
 
 def _lenet_oracle(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
-    w1, b1, w2, b2, f1, c1, f2, c2, f3, c3 = (_t(p) for p in params)
-    h = F.avg_pool2d(F.relu(F.conv2d(_t(x), w1, b1, padding=2)), 2)
+    w1, b1, w2, b2, f1, c1, f2, c2, f3, c3 = (float64_tensor(p) for p in params)
+    h = F.avg_pool2d(F.relu(F.conv2d(float64_tensor(x), w1, b1, padding=2)), 2)
     h = F.avg_pool2d(F.relu(F.conv2d(h, w2, b2)), 2).flatten(1)
     h = F.relu(F.linear(h, f1, c1))
     h = F.relu(F.linear(h, f2, c2))
@@ -394,34 +387,34 @@ def check_lenet(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
     report, error = _run(student, "lenet_report", x)
     label = "LeNet()"
     if error:
-        yield _fail(label, error, 3.0)
+        yield case_failed(label, error, 3.0)
         return
     shapes = [tuple(int(d) for d in shape) for shape in report["parameter_shapes"]]
     ok = shapes == LENET_SHAPES
-    yield _verdict(ok, label, "parameter shapes ok",
+    yield case_verdict(ok, label, "parameter shapes ok",
                    f"parameter shapes in model.parameters() order are {_shape_text(shapes)}; "
                    "create conv1, conv2, fc1, fc2, fc3 in this order with the sizes of the table", 1.0)
     classes = int(rng.integers(2, 20))
     report_k, error = _run(student, "lenet_report", x, n_classes=classes)
     label_k = f"LeNet(n_classes={classes}) on a batch of shape {x.shape}"
     if error:
-        yield _fail(label_k, error, 0.5)
+        yield case_failed(label_k, error, 0.5)
     else:
         got_shape = tuple(int(d) for d in report_k["output_shape"])
-        yield _verdict(got_shape == (n, classes), label_k, "output shape ok",
+        yield case_verdict(got_shape == (n, classes), label_k, "output shape ok",
                        f"output shape {got_shape}: it should be (N, n_classes)", 0.5)
     label = f"LeNet forward on a batch of shape {x.shape} with given weights"
     if not ok:
-        yield _fail(label, "not compared, the parameter shapes differ", 1.5)
+        yield case_failed(label, "not compared, the parameter shapes differ", 1.5)
         return
     params = _lenet_params(rng)
     got, error = _run(student, "lenet_forward", params, x.astype(np.float64))
     if error:
-        yield _fail(label, error, 1.5)
+        yield case_failed(label, error, 1.5)
         return
     hint = ("ReLU after conv1, conv2, fc1 and fc2, then 2x2 average pooling after each convolution's ReLU; "
             "padding 2 only in conv1; no activation after fc3")
-    yield _weight(_compare(label, got, _lenet_oracle(params, x), atol=1e-10, rtol=1e-7, hint=hint), 1.5)
+    yield case_reweighted(_compare(label, got, _lenet_oracle(params, x), atol=1e-10, rtol=1e-7, hint=hint), 1.5)
 
 
 # ------------------------------------------------------------ 9 digits network
@@ -436,20 +429,20 @@ def check_digits_cnn(student: Student, rng: np.random.Generator) -> Iterable[Cas
     label = f"digits_model on {HELDOUT_SAMPLE} held-out digits"
     got, error = _run(student, "digits_report", X)
     if error:
-        yield _fail(label, error, 3.0)
+        yield case_failed(label, error, 3.0)
         return
     layers = [str(name) for name in got.get("layers", [])]
-    yield _verdict("Conv2d" in layers, label, "contains a convolution",
+    yield case_verdict("Conv2d" in layers, label, "contains a convolution",
                    "the network should contain at least one nn.Conv2d", 0.5)
     try:
         labels = np.asarray(got["labels"])
         shape_ok = labels.shape == (HELDOUT_SAMPLE,) and labels.dtype.kind in "iu"
     except (KeyError, TypeError, ValueError):
         labels, shape_ok = np.zeros(0), False
-    yield _verdict(shape_ok, label, "predict returns (N,) integer labels",
+    yield case_verdict(shape_ok, label, "predict returns (N,) integer labels",
                    f"predict returned shape {np.shape(labels)}: it should return (N,) integer labels", 0.5)
     if labels.shape != (HELDOUT_SAMPLE,):
-        yield _fail(label, "accuracy not measured", 2.0)
+        yield case_failed(label, "accuracy not measured", 2.0)
         return
     accuracy = float(np.mean(labels == y))
     ok = accuracy >= MIN_DIGITS_ACCURACY

@@ -18,7 +18,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checking import CaseResult, Student, StudentError, compare_array
+from dlcourse.checking import (
+    CaseResult,
+    Student,
+    StudentError,
+    case_failed,
+    case_reweighted,
+    case_verdict,
+    compare_array,
+    float64_tensor,
+)
 from dlcourse.types import Check
 from dlcourse_gan.data import ring_centres
 from dlcourse_gan.drivers import MLP
@@ -67,18 +76,6 @@ def _call(student: Student, name: str, *args: Any, **kwargs: Any) -> tuple[Any, 
         return None, str(error)
 
 
-def _fail(label: str, error: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(False, f"{label}: {error}", weight)
-
-
-def _verdict(ok: bool, label: str, good: str, bad: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(bool(ok), f"{label}: {good if ok else bad}", weight)
-
-
-def _weight(result: CaseResult, weight: float) -> CaseResult:
-    return CaseResult(result.passed, result.message, weight)
-
-
 def _close(got: Any, expected: Any, atol: float = 1e-10, rtol: float = 1e-8) -> bool:
     try:
         got = np.asarray(got, dtype=np.float64)
@@ -93,10 +90,6 @@ def _all_close(got: Sequence[Any], expected: Sequence[np.ndarray], atol: float =
     return len(got) == len(expected) and all(_close(g, e, atol, rtol) for g, e in zip(got, expected))
 
 
-def _t(array: Any, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
-
-
 def _bce(logits: torch.Tensor, label: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
 
@@ -107,9 +100,9 @@ def _random_linear(rng: np.random.Generator, n_in: int, n_out: int, scale: float
 
 def _mlp_oracle(params: Sequence[np.ndarray], x: np.ndarray, activation: Activation,
                 last: Activation | None = None) -> np.ndarray:
-    h = _t(x)
+    h = float64_tensor(x)
     for index in range(0, len(params), 2):
-        h = F.linear(h, _t(params[index]), _t(params[index + 1]))
+        h = F.linear(h, float64_tensor(params[index]), float64_tensor(params[index + 1]))
         if index + 2 < len(params):
             h = activation(h)
     return (last(h) if last is not None else h).numpy()
@@ -134,14 +127,14 @@ def _network_cases(
     seed = int(rng.integers(0, 2**31 - 1))
     got, error = _run(student, "module_probe", name, name, list(args), x, seed=seed)
     if error:
-        yield _fail(label, error, 3.5)
+        yield case_failed(label, error, 3.5)
         return
     got_shapes = [tuple(np.shape(p)) for p in got["params"]]
     ok = got_shapes == shapes
-    yield _verdict(ok, label, "parameter shapes ok",
+    yield case_verdict(ok, label, "parameter shapes ok",
                    f"{len(got_shapes)} parameter tensors with the wrong shapes — {structure}", 1.0)
     if not ok:
-        yield _fail(label, "cannot check the output without the right layers", 2.5)
+        yield case_failed(label, "cannot check the output without the right layers", 2.5)
         return
     params = got["params"]
     last = (lambda h: h.reshape(-1)) if squeeze else None
@@ -151,17 +144,17 @@ def _network_cases(
         hint = f"output shape {out.shape}, expected {expected.shape}"
         if squeeze and out.shape == (n, 1):
             hint = f"output shape {out.shape}: return logits of shape (N,) — squeeze the last dimension"
-        yield _fail(label, hint, 2.0)
+        yield case_failed(label, hint, 2.0)
     else:
         hint = structure
         for other_act, other_last, other_hint in hints:
             if _close(out, _mlp_oracle(params, x, other_act, other_last), 1e-9, 1e-7):
                 hint = other_hint
                 break
-        yield _weight(compare_array(label, out, expected, atol=1e-10, rtol=1e-8, hint=hint), 2.0)
+        yield case_reweighted(compare_array(label, out, expected, atol=1e-10, rtol=1e-8, hint=hint), 2.0)
     received = got["received_grad"]
     ok = got["dtype"] == "float32" and len(received) > 0 and all(received)
-    yield _verdict(ok, label, "float32 output and every parameter gets a gradient",
+    yield case_verdict(ok, label, "float32 output and every parameter gets a gradient",
                    "a float32 input should give a float32 output, and every parameter should receive a "
                    "gradient (no torch.no_grad or .detach() inside forward)", 0.5)
 
@@ -213,13 +206,13 @@ def check_discriminator(student: Student, rng: np.random.Generator) -> Iterable[
 
 
 def _d_loss_oracle(real: np.ndarray, fake: np.ndarray) -> tuple[float, list[np.ndarray]]:
-    r, f = _t(real, grad=True), _t(fake, grad=True)
+    r, f = float64_tensor(real, grad=True), float64_tensor(fake, grad=True)
     loss = _bce(r, 1.0) + _bce(f, 0.0)
     return float(loss.detach()), [g.numpy() for g in torch.autograd.grad(loss, (r, f))]
 
 
 def _g_loss_oracle(fake: np.ndarray) -> tuple[float, list[np.ndarray]]:
-    f = _t(fake, grad=True)
+    f = float64_tensor(fake, grad=True)
     loss = _bce(f, 1.0)
     return float(loss.detach()), [torch.autograd.grad(loss, f)[0].numpy()]
 
@@ -239,16 +232,16 @@ def _loss_cases(student: Student, name: str, logits: Sequence[np.ndarray], what:
     if error:
         if "dtype" in error:
             error += " (the check uses float64 logits: make labels with torch.ones_like / torch.zeros_like)"
-        return [_fail(label, error, weight)], None
+        return [case_failed(label, error, weight)], None
     loss, grads = oracle(*logits)
     value = _loss_value(got)
     value_weight = weight * (0.5 if gradients else 1.0)
     cases = []
     if value is None:
-        cases.append(_fail(label, "the loss should be a single number (a 0-dim tensor)", weight))
+        cases.append(case_failed(label, "the loss should be a single number (a 0-dim tensor)", weight))
         return cases, got
     if not np.isfinite(value):
-        cases.append(_fail(label, "the loss is NaN or inf — work on the logits (F.binary_cross_entropy_with_"
+        cases.append(case_failed(label, "the loss is NaN or inf — work on the logits (F.binary_cross_entropy_with_"
                                   "logits or F.logsigmoid), not log(sigmoid(...))", value_weight))
     elif abs(value - loss) <= 1e-10 + 1e-8 * abs(loss):
         cases.append(CaseResult(True, f"{label}: value ok", value_weight))
@@ -258,15 +251,15 @@ def _loss_cases(student: Student, name: str, logits: Sequence[np.ndarray], what:
             if abs(value - other) <= 1e-9 + 1e-7 * abs(other):
                 hint = f"wrong value ({other_hint})"
                 break
-        cases.append(_fail(label, hint, value_weight))
+        cases.append(case_failed(label, hint, value_weight))
     if gradients:
         got_grads = got.get("grads") or []
         if len(got_grads) != len(grads) or any(g is None for g in got_grads):
-            cases.append(_fail(label, "no gradient reaches the logits — build the loss from them with torch "
+            cases.append(case_failed(label, "no gradient reaches the logits — build the loss from them with torch "
                                       "operations (no .item(), .detach() or NumPy)", weight * 0.5))
         else:
             ok = _all_close(got_grads, grads, 1e-12, 1e-8)
-            cases.append(_verdict(ok, label, "gradient ok",
+            cases.append(case_verdict(ok, label, "gradient ok",
                                   "the gradient with respect to the logits is wrong", weight * 0.5))
     return cases, got
 
@@ -303,7 +296,7 @@ def check_d_loss(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
                              hints, 2.0)
     yield from cases
     if got is not None:
-        yield _verdict(_is_scalar_tensor(got), "discriminator_loss", SCALAR_OK, SCALAR_BAD, 0.5)
+        yield case_verdict(_is_scalar_tensor(got), "discriminator_loss", SCALAR_OK, SCALAR_BAD, 0.5)
     n, m = _distinct(rng, 3, 12, 2)
     real = rng.uniform(30.0, 300.0, size=n) * rng.choice([-1.0, 1.0], size=n)
     fake = rng.uniform(30.0, 300.0, size=m) * rng.choice([-1.0, 1.0], size=m)
@@ -325,13 +318,13 @@ def check_g_loss(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
     cases, got = _loss_cases(student, "generator_loss", [fake], "random logits", _g_loss_oracle, hints, 2.0)
     yield from cases
     if got is not None:
-        yield _verdict(_is_scalar_tensor(got), "generator_loss", SCALAR_OK, SCALAR_BAD, 0.5)
+        yield case_verdict(_is_scalar_tensor(got), "generator_loss", SCALAR_OK, SCALAR_BAD, 0.5)
     m = int(rng.integers(3, 30))
     fake = rng.uniform(-12.0, -4.0, size=m)  # the discriminator confidently rejects the fakes
     label = f"generator_loss gradient on logits of shape ({m},) where D rejects every fake"
     got, error = _run(student, "loss_and_grads", "generator_loss", "generator_loss", fake)
     if error:
-        yield _fail(label, error, 1.0)
+        yield case_failed(label, error, 1.0)
     else:
         _, (grad,) = _g_loss_oracle(fake)
         got_grad = (got.get("grads") or [None])[0]
@@ -339,7 +332,7 @@ def check_g_loss(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
         hint = "the gradient is wrong"
         if got_grad is not None and np.shape(got_grad) == grad.shape and np.max(np.abs(got_grad)) < 0.1 / m:
             hint = "the gradient almost vanishes where D rejects the fakes: " + saturating
-        yield _verdict(ok, label, "ok", hint, 1.0)
+        yield case_verdict(ok, label, "ok", hint, 1.0)
     m = int(rng.integers(3, 12))
     fake = rng.uniform(30.0, 300.0, size=m) * rng.choice([-1.0, 1.0], size=m)
     cases, _ = _loss_cases(student, "generator_loss", [fake], "large logits", _g_loss_oracle, [], 1.0,
@@ -357,7 +350,7 @@ def _d_step_oracle(weights, batches, lr, momentum, *, zero_grad: bool = True):
     for real, fake in batches:
         if zero_grad:
             optimizer.zero_grad()
-        loss = _bce(D(_t(real)), 1.0) + _bce(D(_t(fake)), 0.0)
+        loss = _bce(D(float64_tensor(real)), 1.0) + _bce(D(float64_tensor(fake)), 0.0)
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
@@ -375,11 +368,11 @@ def check_d_step(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
         got, error = _run(student, "discriminator_trace", "discriminator_step", weights, batches, lr,
                           momentum)
         if error:
-            yield _fail(label, error, 3.5)
+            yield case_failed(label, error, 3.5)
             continue
         losses, final = _d_step_oracle(weights, batches, lr, momentum)
         hint = "return the loss of each step (computed before the update) as a float"
-        yield _weight(compare_array(f"{label} (losses)", got["losses"], losses, atol=1e-10, rtol=1e-8,
+        yield case_reweighted(compare_array(f"{label} (losses)", got["losses"], losses, atol=1e-10, rtol=1e-8,
                                     hint=hint), 1.0)
         ok = _all_close(got["weights"], final)
         hint = "one step is: zero the gradients, discriminator_loss(D(real), D(fake)), backward, d_opt.step()"
@@ -387,8 +380,8 @@ def check_d_step(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
             hint = "gradients accumulate across steps: call d_opt.zero_grad() before loss.backward()"
         elif _all_close(got["weights"], weights):
             hint = "the weights did not change: call d_opt.step() after loss.backward()"
-        yield _verdict(ok, f"{label} (weights)", "ok", f"wrong weights after the steps ({hint})", 2.0)
-        yield _verdict(not got["generator_grad"], label, "fake batch detached",
+        yield case_verdict(ok, f"{label} (weights)", "ok", f"wrong weights after the steps ({hint})", 2.0)
+        yield case_verdict(not got["generator_grad"], label, "fake batch detached",
                        "gradients flowed into the fake batch: detach it, the discriminator's step must not "
                        "compute gradients for the generator", 0.5)
 
@@ -435,13 +428,13 @@ def check_d_optimum(student: Student, rng: np.random.Generator) -> Iterable[Case
         got, error = _run(student, "discriminator_optimum", "discriminator_step", real, fake, grid,
                           steps=OPTIMUM_STEPS, lr=0.05)
         if error:
-            yield _fail(label, error, 2.0 if same else 3.0)
+            yield case_failed(label, error, 2.0 if same else 3.0)
             continue
         probs = np.asarray(got["probs"], dtype=np.float64)
         losses = np.asarray(got["losses"], dtype=np.float64)
         optimum = p_data / (p_data + p_g)
         if probs.shape != grid.shape or not np.all(np.isfinite(probs)):
-            yield _fail(label, "the trained discriminator gives NaN or inf", 2.0 if same else 3.0)
+            yield case_failed(label, "the trained discriminator gives NaN or inf", 2.0 if same else 3.0)
             continue
         deviation = float(np.max(np.abs(probs - optimum)[keep]))
         ok = deviation <= OPTIMUM_TOLERANCE
@@ -455,7 +448,7 @@ def check_d_optimum(student: Student, rng: np.random.Generator) -> Iterable[Case
         final = float(losses[-1]) if losses.size else np.nan
         floor = LOG4 - 2.0 * _jsd(mean_r, std_r, mean_f, std_f)
         ok = bool(np.isfinite(final)) and abs(final - floor) <= LOSS_TOLERANCE
-        yield _verdict(ok, label, "final loss ok",
+        yield case_verdict(ok, label, "final loss ok",
                        "the final loss should approach 2 log 2 - 2 JSD(p_data, p_g), the minimum of the "
                        "discriminator loss (2 log 2 when p_g = p_data)", 1.0)
 
@@ -469,7 +462,7 @@ def _g_step_oracle(g_weights, d_weights, noise, lr, momentum, *, saturating: boo
     for z in noise:
         if zero_grad:
             optimizer.zero_grad()
-        logits = D(G(_t(z)))
+        logits = D(G(float64_tensor(z)))
         loss = -F.softplus(logits).mean() if saturating else _bce(logits, 1.0)
         loss.backward()
         optimizer.step()
@@ -489,14 +482,14 @@ def check_g_step(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
         got, error = _run(student, "generator_trace", "generator_step", g_weights, d_weights, noise, lr,
                           momentum)
         if error:
-            yield _fail(label, error, weight + 1.0)
+            yield case_failed(label, error, weight + 1.0)
             continue
         losses, final = _g_step_oracle(g_weights, d_weights, noise, lr, momentum)
         hint = "return generator_loss(D(G(z))) of each step (before the update) as a float"
         saturating = _g_step_oracle(g_weights, d_weights, noise, lr, momentum, saturating=True)
         if _close(got["losses"], saturating[0]):
             hint = "this is the saturating loss log(1 - D(G(z))): use generator_loss, -log D(G(z))"
-        yield _weight(compare_array(f"{label} (losses)", got["losses"], losses, atol=1e-10, rtol=1e-8,
+        yield case_reweighted(compare_array(f"{label} (losses)", got["losses"], losses, atol=1e-10, rtol=1e-8,
                                     hint=hint), 1.0)
         ok = _all_close(got["g_weights"], final)
         hint = "one step is: zero the gradients, generator_loss(D(G(z))), backward, g_opt.step()"
@@ -510,7 +503,7 @@ def check_g_step(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
         ok = ok and _all_close(got["d_weights"], d_weights, 0.0, 0.0)
         if not _all_close(got["d_weights"], d_weights, 0.0, 0.0):
             hint = "the discriminator changed: the generator's step must only update G"
-        yield _verdict(ok, f"{label} (weights)", "ok", f"wrong weights after the steps ({hint})", weight)
+        yield case_verdict(ok, f"{label} (weights)", "ok", f"wrong weights after the steps ({hint})", weight)
 
 
 # ----------------------------------------------------------- 5 mode coverage
@@ -562,12 +555,12 @@ def check_mode_coverage(student: Student, rng: np.random.Generator) -> Iterable[
     label = f"mode_coverage of {n} samples in {d}-D around {k} centres"
     got, error = _call(student, "mode_coverage", samples, centres, radius, min_share=min_share)
     if error:
-        yield _fail(label, error, 2.5)
+        yield case_failed(label, error, 2.5)
     else:
         try:
             covered, fraction = _unpack_coverage(got)
         except (TypeError, ValueError):
-            yield _fail(label, "should return a pair (covered, near_fraction)", 2.5)
+            yield case_failed(label, "should return a pair (covered, near_fraction)", 2.5)
         else:
             expected_covered, expected_fraction = coverage_oracle(samples, centres, radius, min_share)
             hint = "a mode is covered when at least min_share * N samples lie within radius of it"
@@ -575,25 +568,25 @@ def check_mode_coverage(student: Student, rng: np.random.Generator) -> Iterable[
                 hint = "a mode needs at least min_share * N near samples to count, not just one"
             elif covered == coverage_oracle(samples, centres, np.inf, min_share)[0]:
                 hint = "only samples within radius of their nearest centre count for a mode"
-            yield _verdict(covered == expected_covered, f"{label} (covered)", "ok",
+            yield case_verdict(covered == expected_covered, f"{label} (covered)", "ok",
                            f"wrong number of covered modes ({hint})", 1.5)
             hint = "the fraction of all N samples within radius of their nearest centre"
             if abs(fraction - expected_fraction * n) < 1e-9:
                 hint = "return a fraction between 0 and 1, not a count"
-            yield _verdict(abs(fraction - expected_fraction) < 1e-12, f"{label} (near_fraction)", "ok",
+            yield case_verdict(abs(fraction - expected_fraction) < 1e-12, f"{label} (near_fraction)", "ok",
                            f"wrong near_fraction ({hint})", 1.0)
     n = int(rng.integers(20, 60))
     far = rng.normal(size=(n, 2)) * 0.2 + np.array([10.0, 10.0])
     label = f"mode_coverage of {n} samples far from every centre"
     got, error = _call(student, "mode_coverage", far, ring_centres(), 0.25, min_share=0.02)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
         try:
             ok = _unpack_coverage(got) == (0.0, 0.0)
         except (TypeError, ValueError):
             ok = False
-        yield _verdict(ok, label, "ok", "no mode is covered and no sample is near: expected nothing covered",
+        yield case_verdict(ok, label, "ok", "no mode is covered and no sample is near: expected nothing covered",
                        0.5)
 
 
@@ -606,11 +599,11 @@ def check_ring(student: Student, rng: np.random.Generator) -> Iterable[CaseResul
     label = f"G_ring on {n} fresh noise vectors"
     got, error = _run(student, "generator_samples", "G_ring", "G_ring", z)
     if error:
-        yield _fail(label, error, 4.0)
+        yield case_failed(label, error, 4.0)
     else:
         samples = np.asarray(got, dtype=np.float64)
         ok = samples.shape == (n, 2) and bool(np.all(np.isfinite(samples)))
-        yield _verdict(ok, label, "samples of shape (N, 2)", f"expected finite samples of shape ({n}, 2), "
+        yield case_verdict(ok, label, "samples of shape (N, 2)", f"expected finite samples of shape ({n}, 2), "
                        f"got shape {samples.shape}", 0.5)
         if ok:
             covered, fraction = coverage_oracle(samples, ring_centres(), NEAR_RADIUS, MIN_SHARE)
@@ -624,16 +617,16 @@ def check_ring(student: Student, rng: np.random.Generator) -> Iterable[CaseResul
                                  "mode "
                                  f"(at least {MIN_NEAR_FRACTION:.0%} needed){'' if ok else advice}", 1.5)
         else:
-            yield _fail(label, "cannot count modes", 3.5)
+            yield case_failed(label, "cannot count modes", 3.5)
     label = "history_ring"
     got, error = _run(student, "history_of", "history_ring", "history_ring")
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
         steps = RING_SETTINGS["steps"]
         ok = all(np.shape(got[key]) == (steps,) and np.all(np.isfinite(got[key]))
                  for key in ("d_loss", "g_loss"))
-        yield _verdict(ok, label, "loss curves ok",
+        yield case_verdict(ok, label, "loss curves ok",
                        f"d_loss and g_loss should hold one finite float per step ({steps})", 0.5)
 
 

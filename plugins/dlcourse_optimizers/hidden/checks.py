@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checking import CaseResult, Student, StudentError
+from dlcourse.checking import CaseResult, Student, StudentError, case_failed, case_verdict
 from dlcourse.types import Check
 from dlcourse_optimizers import drivers
 from dlcourse_optimizers.hidden.variants import HINTS
@@ -49,14 +49,6 @@ def _run(student: Student, driver: str, *args: Any, subject: str = "",
     except StudentError as error:
         message = str(error)
         return None, message.replace(f"`{driver}`", f"`{subject}`") if subject else message
-
-
-def _fail(label: str, error: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(False, f"{label}: {error}", weight)
-
-
-def _verdict(ok: bool, label: str, good: str, bad: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(bool(ok), f"{label}: {good if ok else bad}", weight)
 
 
 def _fmt(value: Any) -> str:
@@ -178,16 +170,16 @@ def _trajectory_cases(student: Student, name: str, kind: str, cases: list[Trajec
     info, error = _run(student, "optimizer_info", name, subject=name)
     total = sum(case.weight for case in cases)
     if error:
-        yield _fail(name, error, total)
+        yield case_failed(name, error, total)
         return
     if not info["defined"]:
-        yield _fail(name, f"`{name}` is not defined in your notebook", total)
+        yield case_failed(name, f"`{name}` is not defined in your notebook", total)
         return
     if not info["is_optimizer"]:
-        yield _fail(name, "should be a class derived from torch.optim.Optimizer", total)
+        yield case_failed(name, "should be a class derived from torch.optim.Optimizer", total)
         return
     if info["builtin_base"]:
-        yield _fail(name, "derive from torch.optim.Optimizer and write the update yourself, "
+        yield case_failed(name, "derive from torch.optim.Optimizer and write the update yourself, "
                           "not from one of PyTorch's optimizers", total)
         return
     for case in cases:
@@ -198,12 +190,12 @@ def _trajectory_cases(student: Student, name: str, kind: str, cases: list[Trajec
         label = f"{name} {case.what} ({settings}), {case.steps} steps on parameters {_shapes(params)}"
         got, error = _trajectory(student, name, case, params, data)
         if error:
-            yield _fail(label, error, case.weight)
+            yield case_failed(label, error, case.weight)
             continue
         expected, _ = _trajectory(None, f"torch:{kind}", case, params, data)
         history = _as_history(got, params, case.steps)
         if history is None:
-            yield _fail(label, "the driver could not read the parameters back", case.weight)
+            yield case_failed(label, "the driver could not read the parameters back", case.weight)
             continue
         step = _first_difference(history, expected)
         if step is None:
@@ -211,7 +203,7 @@ def _trajectory_cases(student: Student, name: str, kind: str, cases: list[Trajec
         else:
             hint = _diagnose(history, expected, kind, case, params, data)
             message = f"parameters differ from torch.optim.{kind} after step {step} ({hint})"
-            yield _fail(label, message, case.weight)
+            yield case_failed(label, message, case.weight)
 
 
 def _pick(rng: np.random.Generator, values: list[float]) -> float:
@@ -272,18 +264,18 @@ def _rate_case(student: Student, rng: np.random.Generator) -> CaseResult:
              f"{RATE_STEPS} steps")
     got, error = _trajectory(student, "SGD", case, {"x": x0}, {"A": A}, problem="quadratic")
     if error:
-        return _fail(label, error, case.weight)
+        return case_failed(label, error, case.weight)
     history = _as_history(got, {"x": x0}, RATE_STEPS)
     if history is None:
-        return _fail(label, "the driver could not read the parameters back", case.weight)
+        return case_failed(label, "the driver could not read the parameters back", case.weight)
     norms = np.linalg.norm(history["x"], axis=1)
     if not np.all(np.isfinite(norms)) or norms[RATE_FROM] == 0 or norms[-1] == 0:
-        return _fail(label, "the iterates are not finite and non-zero, so no rate can be measured",
+        return case_failed(label, "the iterates are not finite and non-zero, so no rate can be measured",
                      case.weight)
     rate = float((norms[-1] / norms[RATE_FROM]) ** (1.0 / (RATE_STEPS - RATE_FROM)))
     theory = (root - 1.0) / (root + 1.0)
     ok = abs(rate - theory) <= RATE_TOLERANCE
-    return _verdict(ok, label,
+    return case_verdict(ok, label,
                     f"contracts by {rate:.3f} per step, as (sqrt(kappa)-1)/(sqrt(kappa)+1) predicts",
                     f"measured contraction per step {rate:.3f} is not the heavy-ball rate "
                     "(sqrt(kappa)-1)/(sqrt(kappa)+1): check the momentum buffer", case.weight)
@@ -373,14 +365,14 @@ def _scale_case(student: Student, rng: np.random.Generator) -> CaseResult:
     for scale in (1.0, LOSS_SCALE):
         got, error = _trajectory(student, "Adam", case, params, data, scale=scale)
         if error:
-            return _fail(label, error, case.weight)
+            return case_failed(label, error, case.weight)
         history = _as_history(got, params, steps)
         if history is None:
-            return _fail(label, "the driver could not read the parameters back", case.weight)
+            return case_failed(label, "the driver could not read the parameters back", case.weight)
         runs.append(history)
     moved = any(not np.allclose(runs[0][name][-1], runs[0][name][0]) for name in params)
     same = _first_difference(runs[1], runs[0], atol=1e-7, rtol=1e-5) is None
-    return _verdict(moved and same, label, "the trajectory does not depend on the scale of the loss",
+    return case_verdict(moved and same, label, "the trajectory does not depend on the scale of the loss",
                     "the trajectory should not depend on the scale of the loss: "
                     "m_hat / (sqrt(v_hat) + eps) is scale-free when eps is small", case.weight)
 
@@ -429,14 +421,14 @@ def check_minibatches(student: Student, rng: np.random.Generator) -> Iterable[Ca
                       shuffle=False, seed=None)
     epochs = None if error else _batches(got)
     if error or epochs is None:
-        yield _fail(label, error or "should yield (X_batch, y_batch) pairs", 1.5)
+        yield case_failed(label, error or "should yield (X_batch, y_batch) pairs", 1.5)
     else:
-        yield _verdict(_sizes_ok(epochs[0], n, b), label, "batch sizes ok",
+        yield case_verdict(_sizes_ok(epochs[0], n, b), label, "batch sizes ok",
                        "every batch holds batch_size examples except the last, which holds the "
                        "N % batch_size left over (do not drop it)", 0.5)
         order, paired = _epoch_order(epochs[0], X)
         in_order = paired and np.array_equal(order, np.arange(len(order)))
-        yield _verdict(in_order, label, "in order, rows paired",
+        yield case_verdict(in_order, label, "in order, rows paired",
                        "without shuffling the examples come in their original order, X and y rows together",
                        1.0)
 
@@ -446,18 +438,18 @@ def check_minibatches(student: Student, rng: np.random.Generator) -> Iterable[Ca
                       shuffle=True, seed=seed, epochs=2)
     epochs = None if error else _batches(got)
     if error or epochs is None or len(epochs) != 2:
-        yield _fail(label, error or "should yield (X_batch, y_batch) pairs", 2.0)
+        yield case_failed(label, error or "should yield (X_batch, y_batch) pairs", 2.0)
     else:
         orders = [_epoch_order(epoch, X) for epoch in epochs]
         covered = all(paired and np.array_equal(np.sort(order), np.arange(n)) for order, paired in orders)
-        yield _verdict(covered and _sizes_ok(epochs[0], n, b), label, "each example exactly once per epoch",
+        yield case_verdict(covered and _sizes_ok(epochs[0], n, b), label, "each example exactly once per epoch",
                        "each epoch must visit every example exactly once, X and y rows together", 1.0)
         generator = np.random.default_rng(seed)
         wanted = [generator.permutation(n), generator.permutation(n)]
         # a prefix is enough here: a dropped last batch is the business of the case above
         follows = all(len(order) and np.array_equal(order, want[: len(order)])
                       for (order, _), want in zip(orders, wanted))
-        yield _verdict(follows, label, "follows rng.permutation(N)",
+        yield case_verdict(follows, label, "follows rng.permutation(N)",
                        "the order should be rng.permutation(N), drawn once per call from the rng given "
                        "(a new order every epoch; do not reseed)", 1.0)
 
@@ -466,12 +458,12 @@ def check_minibatches(student: Student, rng: np.random.Generator) -> Iterable[Ca
                       shuffle=True, seed=seed, as_tensors=True)
     epochs = None if error else _batches(got)
     if error or epochs is None:
-        yield _fail(label, error or "should yield (X_batch, y_batch) pairs", 0.5)
+        yield case_failed(label, error or "should yield (X_batch, y_batch) pairs", 0.5)
     else:
         order, paired = _epoch_order(epochs[0], X)
         first = np.random.default_rng(seed).permutation(n)
         ok = paired and len(order) > 0 and np.array_equal(order, first[: len(order)])
-        yield _verdict(ok, label, "works on tensors", "index X and y with the permuted indices; "
+        yield case_verdict(ok, label, "works on tensors", "index X and y with the permuted indices; "
                        "it should work for tensors as well as arrays", 0.5)
 
 
@@ -518,17 +510,17 @@ def check_schedule(student: Student, rng: np.random.Generator) -> Iterable[CaseR
         label = f"warmup_cosine_lr {what} ({_settings(kw)}), steps 0..{steps - 1}"
         got, error = _run(student, "schedule_values", steps, kw, subject="warmup_cosine_lr")
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         got = np.asarray(got, dtype=np.float64)
         expected = _schedule_oracle(steps, **kw)
         if got.shape != expected.shape or not np.all(np.isfinite(got)):
-            yield _fail(label, "should return one finite float per step", weight)
+            yield case_failed(label, "should return one finite float per step", weight)
         elif np.allclose(got, expected, atol=1e-12, rtol=1e-9):
             yield CaseResult(True, f"{label}: ok", weight)
         else:
             first = int(np.argmax(~np.isclose(got, expected, atol=1e-12, rtol=1e-9)))
-            yield _fail(label, f"wrong lr from step {first} on ({_schedule_hint(got, kw, steps)})", weight)
+            yield case_failed(label, f"wrong lr from step {first} on ({_schedule_hint(got, kw, steps)})", weight)
 
 
 # ----------------------------------------------------------- 6 train_model
@@ -583,13 +575,13 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
             f"{epochs} epochs of batch_size={b}"
     got, error = _train(student, "torch:Adam", {"lr": TRAIN["lr"]}, X, y, X_eval, seeds)
     if error:
-        yield _fail(label, error, 2.5)
+        yield case_failed(label, error, 2.5)
     else:
         losses, logits = got
-        yield _verdict(losses.shape == (epochs * per_epoch,), label, "one loss per step",
+        yield case_verdict(losses.shape == (epochs * per_epoch,), label, "one loss per step",
                        "should return one loss per optimizer step: epochs * ceil(N / batch_size) values", 0.5)
         decreased = losses.size >= 2 * per_epoch and losses[-per_epoch:].mean() < losses[:per_epoch].mean()
-        yield _verdict(decreased, label, "the loss decreases",
+        yield case_verdict(decreased, label, "the loss decreases",
                        "the mini-batch loss should decrease from the first epoch to the last: "
                        "zero_grad, backward and step at every batch", 0.5)
         accuracy = _accuracy(logits[n:], y_test)
@@ -604,10 +596,10 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
     three, error_three = _train(student, "torch:SGD", {"lr": lr, "momentum": 0.9}, X, y, X_eval, seeds,
                                 epochs=3, schedule=[lr] * per_epoch + [0.0] * (2 * per_epoch))
     if error_one or error_three:
-        yield _fail(label, error_one or error_three, 1.0)
+        yield case_failed(label, error_one or error_three, 1.0)
     else:
         same = np.allclose(one[1], three[1], atol=1e-5, rtol=1e-5)
-        yield _verdict(same, label, "ends where one epoch without a schedule ends",
+        yield case_verdict(same, label, "ends where one epoch without a schedule ends",
                        "should end where one epoch without a schedule ends: set every group's lr to "
                        "lr_schedule(t) before step t, t counting steps over the whole run from 0", 1.0)
 
@@ -619,12 +611,12 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
                               ("Adam", "Adam", {"lr": TRAIN["lr"]})):
         got, error = _train(student, cls, kwargs, X, y, X_eval, seeds)
         if error:
-            yield _fail(f"{label} ({name})", error, 1.5)
+            yield case_failed(f"{label} ({name})", error, 1.5)
             return
         finals[name] = got[1]
     loss = {name: _loss(logits[:n], y) for name, logits in finals.items()}
     ordered = loss["Adam"] < loss["momentum"] < loss["SGD"]
-    yield _verdict(ordered, label, "final training loss Adam < momentum < SGD",
+    yield case_verdict(ordered, label, "final training loss Adam < momentum < SGD",
                    "after this budget the training loss should rank Adam < momentum < SGD; "
                    "check your optimizers and that train_model uses the optimizer it is given", 1.0)
     accuracy = _accuracy(finals["Adam"][n:], y_test)

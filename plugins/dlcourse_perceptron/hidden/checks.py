@@ -14,7 +14,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checking import CaseResult, Student, StudentError, compare_array
+from dlcourse.checking import (
+    CaseResult,
+    Student,
+    StudentError,
+    case_failed,
+    case_reweighted,
+    case_verdict,
+    compare_array,
+    float64_tensor,
+)
 from dlcourse.types import Check
 
 TOPIC = "perceptron"
@@ -39,18 +48,6 @@ def _run(student: Student, driver: str, *args: Any, **kwargs: Any) -> tuple[Any,
         return None, str(error)
 
 
-def _fail(label: str, error: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(False, f"{label}: {error}", weight)
-
-
-def _verdict(ok: bool, label: str, good: str, bad: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(bool(ok), f"{label}: {good if ok else bad}", weight)
-
-
-def _weight(result: CaseResult, weight: float) -> CaseResult:
-    return CaseResult(result.passed, result.message, weight)
-
-
 def _close(got: Any, expected: np.ndarray, atol: float, rtol: float) -> bool:
     try:
         got = np.asarray(got, dtype=np.float64)
@@ -64,37 +61,33 @@ def _random_shape(rng: np.random.Generator) -> tuple[int, ...]:
     return tuple(int(n) for n in rng.integers(2, 7, size=ndim))
 
 
-def _t(array: np.ndarray, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
-
-
 # ------------------------------------------------------------------ 1 sigmoid
 
 
 def check_sigmoid(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
     shape = _random_shape(rng)
     z = rng.normal(0.0, 3.0, size=shape)
-    expected = torch.sigmoid(_t(z)).numpy()
+    expected = torch.sigmoid(float64_tensor(z)).numpy()
     label = f"sigmoid on a {shape} array"
     got, error = _call(student, "sigmoid", z)
     if error:
-        yield _fail(label, error, 2.0)
+        yield case_failed(label, error, 2.0)
     else:
         hint = "sigmoid(z) = 1 / (1 + exp(-z))"
         if _close(got, 1.0 - expected, 1e-10, 1e-8):
             hint = "this looks like sigmoid(-z): check the sign inside exp"
-        yield _weight(compare_array(label, got, expected, atol=1e-12, rtol=1e-10, hint=hint), 2.0)
+        yield case_reweighted(compare_array(label, got, expected, atol=1e-12, rtol=1e-10, hint=hint), 2.0)
 
     shape = _random_shape(rng)
     z = rng.uniform(40.0, 900.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-    expected = torch.sigmoid(_t(z)).numpy()
+    expected = torch.sigmoid(float64_tensor(z)).numpy()
     label = f"sigmoid on a {shape} array with large |z|"
     got, error = _run(student, "sigmoid_strict", z)
     if error and "FloatingPointError" in error:
-        yield _fail(label, "exp overflows (or gives NaN) for large |z| — "
+        yield case_failed(label, "exp overflows (or gives NaN) for large |z| — "
                     "only call exp on non-positive numbers")
     elif error:
-        yield _fail(label, error)
+        yield case_failed(label, error)
     else:
         yield compare_array(label, got, expected, atol=1e-12, rtol=1e-10,
                             hint="values must saturate to 0 and 1 without NaN")
@@ -103,10 +96,10 @@ def check_sigmoid(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
     label = "sigmoid symmetry on a (11,) array"
     got, error = _call(student, "sigmoid", z)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
-        ok = _close(got, torch.sigmoid(_t(z)).numpy(), 1e-12, 1e-10)
-        yield _verdict(
+        ok = _close(got, torch.sigmoid(float64_tensor(z)).numpy(), 1e-12, 1e-10)
+        yield case_verdict(
             ok, label, "ok",
             "sigmoid(-z) should equal 1 - sigmoid(z) and sigmoid(0) = 0.5",
             0.5,
@@ -117,8 +110,8 @@ def check_sigmoid(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
 
 
 def _bce_oracle(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    zt = _t(z, grad=True)
-    loss = F.binary_cross_entropy_with_logits(zt, _t(y), reduction="mean")
+    zt = float64_tensor(z, grad=True)
+    loss = F.binary_cross_entropy_with_logits(zt, float64_tensor(y), reduction="mean")
     (dz,) = torch.autograd.grad(loss, zt)
     return float(loss.detach()), dz.numpy()
 
@@ -129,19 +122,19 @@ def _bce_cases(student: Student, z: np.ndarray, y: np.ndarray, what: str) -> Ite
     loss, dz = _bce_oracle(z, y)
     got, error = _call(student, "bce_with_logits", z, y)
     if error:
-        yield _fail(label, error, 2.0)
+        yield case_failed(label, error, 2.0)
         return
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        yield _fail(label, "should return a pair (loss, dz)", 2.0)
+        yield case_failed(label, "should return a pair (loss, dz)", 2.0)
         return
     got_loss, got_dz = got
     try:
         got_loss = float(np.asarray(got_loss, dtype=np.float64).reshape(()))
     except (TypeError, ValueError):
-        yield _fail(f"{label} (loss)", "the loss should be a single number")
+        yield case_failed(f"{label} (loss)", "the loss should be a single number")
     else:
         if not np.isfinite(got_loss):
-            yield _fail(f"{label} (loss)", "the loss is NaN or inf — "
+            yield case_failed(f"{label} (loss)", "the loss is NaN or inf — "
                         "compute it from the logits without log(sigmoid(z))")
         elif abs(got_loss - loss) <= 1e-10 + 1e-8 * abs(loss):
             yield CaseResult(True, f"{label} (loss): ok")
@@ -151,7 +144,7 @@ def _bce_cases(student: Student, z: np.ndarray, y: np.ndarray, what: str) -> Ite
                 hint = "looks like the sum over the batch: take the mean"
             elif what.startswith("large"):
                 hint = "not stable for large |z|: avoid taking log of sigmoid(z)"
-            yield _fail(f"{label} (loss)", f"wrong value ({hint})")
+            yield case_failed(f"{label} (loss)", f"wrong value ({hint})")
     hint = "dL/dz of the mean loss"
     if _close(got_dz, dz * n, 1e-10, 1e-8):
         hint = "looks like the gradient of the sum: the loss is a mean, divide by N"
@@ -177,7 +170,7 @@ def check_bce(student: Student, rng: np.random.Generator) -> Iterable[CaseResult
 def _logistic_oracle(X, y, lr, epochs):
     w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
     b = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    Xt, yt = _t(X), _t(y)
+    Xt, yt = float64_tensor(X), float64_tensor(y)
     losses = []
     for _ in range(epochs):
         loss = F.binary_cross_entropy_with_logits(Xt @ w + b, yt)
@@ -197,31 +190,31 @@ def check_logistic(student: Student, rng: np.random.Generator) -> Iterable[CaseR
     label = f"train_logistic on a ({n}, {d}) batch, {epochs} epochs"
     got, error = _call(student, "train_logistic", X, y, lr=lr, epochs=epochs)
     if error:
-        yield _fail(label, error, 3.0)
+        yield case_failed(label, error, 3.0)
         return
     if isinstance(got, dict):
         got = (got.get("w"), got.get("b"), got.get("losses"))
     if not (isinstance(got, (tuple, list)) and len(got) == 3):
-        yield _fail(label, "should return (w, b, losses)", 3.0)
+        yield case_failed(label, "should return (w, b, losses)", 3.0)
         return
     w, b, losses = got
     w_ref, b_ref, losses_ref = _logistic_oracle(X, y, lr, epochs)
-    yield _weight(compare_array(f"{label} (losses)", losses, losses_ref, atol=1e-10, rtol=1e-7,
+    yield case_reweighted(compare_array(f"{label} (losses)", losses, losses_ref, atol=1e-10, rtol=1e-7,
                                 hint="start from zeros and record the loss before each update"), 0.75)
     try:
         lossy = np.asarray(losses, dtype=np.float64).ravel()
         ok = lossy.size >= 2 and bool(np.all(np.diff(lossy) <= 1e-12)) and lossy[-1] < lossy[0]
     except (TypeError, ValueError):
         ok = False
-    yield _verdict(
+    yield case_verdict(
         ok, label, "loss decreases",
         "the loss should decrease at every epoch with a small lr",
         0.5,
     )
-    yield _weight(compare_array(f"{label} (w)", w, w_ref, atol=1e-9, rtol=1e-7,
+    yield case_reweighted(compare_array(f"{label} (w)", w, w_ref, atol=1e-9, rtol=1e-7,
                                 hint="gradient descent on the mean loss: dw = X.T @ dz"), 1.0)
     b = np.asarray(b, dtype=np.float64).reshape(()) if np.size(b) == 1 else b
-    yield _weight(compare_array(f"{label} (b)", b,
+    yield case_reweighted(compare_array(f"{label} (b)", b,
                                 np.asarray(b_ref), atol=1e-9, rtol=1e-7, hint="db is the sum of dz"), 0.75)
 
 
@@ -276,23 +269,23 @@ def check_perceptron_rule(student: Student, rng: np.random.Generator) -> Iterabl
     label = f"perceptron_train on separable data of shape ({n}, {d})"
     got, error = _call(student, "perceptron_train", X, y, epochs=epochs)
     if error:
-        yield _fail(label, error, 3.0)
+        yield case_failed(label, error, 3.0)
     else:
         try:
             w, b, mistakes = _unpack_perceptron(got)
         except (TypeError, ValueError) as problem:
             problem_name = type(problem).__name__
-            yield _fail(label, f"should return (w, b, mistakes), w of shape (D,) ({problem_name})", 3.0)
+            yield case_failed(label, f"should return (w, b, mistakes), w of shape (D,) ({problem_name})", 3.0)
         else:
             ok = w.shape == (d,) and bool(np.all(y * (X @ w + b) > 0))
-            yield _verdict(
+            yield case_verdict(
                 ok, label, "separates the data",
                 "the returned (w, b) misclassifies training points — "
                 "update on y*(w.x+b) <= 0 and keep going until a clean pass",
                 1.0,
             )
             ok = 1 <= mistakes <= bound
-            yield _verdict(
+            yield case_verdict(
                 ok, label, "mistake count within the bound",
                 "the mistake count is outside Novikoff’s bound — count every update, once",
                 0.75,
@@ -300,7 +293,7 @@ def check_perceptron_rule(student: Student, rng: np.random.Generator) -> Iterabl
             w_ref, b_ref, m_ref = _perceptron_oracle(X, y, epochs)
             ok = (w.shape == w_ref.shape and np.allclose(w, w_ref, atol=1e-9)
                   and abs(b - b_ref) < 1e-9 and mistakes == m_ref)
-            yield _verdict(
+            yield case_verdict(
                 ok, label, "follows the stated rule",
                 "differs from the stated rule — "
                 "start from zeros, visit points in order, update w += y*x and b += y when y*(w.x+b) <= 0",
@@ -314,15 +307,15 @@ def check_perceptron_rule(student: Student, rng: np.random.Generator) -> Iterabl
     label = f"perceptron_train on XOR with epochs={epochs}"
     got, error = _call(student, "perceptron_train", Xx[order], yx[order], epochs=epochs)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
         try:
             _, _, mistakes = _unpack_perceptron(got)
         except (TypeError, ValueError):
-            yield _fail(label, "should return (w, b, mistakes)", 0.5)
+            yield case_failed(label, "should return (w, b, mistakes)", 0.5)
         else:
             ok = epochs <= mistakes <= 4 * epochs
-            yield _verdict(
+            yield case_verdict(
                 ok, label, "ok",
                 "on data no line separates, every pass makes at least one mistake "
                 "and the loop stops after epochs passes",
@@ -348,8 +341,8 @@ def _torch_logits(params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Ten
 
 
 def _own_predict(params: dict[str, Any], X: np.ndarray) -> np.ndarray:
-    tp = {key: _t(params[key]) for key in KEYS}
-    return (_torch_logits(tp, _t(X)).numpy() >= 0).astype(np.int64)
+    tp = {key: float64_tensor(params[key]) for key in KEYS}
+    return (_torch_logits(tp, float64_tensor(X)).numpy() >= 0).astype(np.int64)
 
 
 def check_mlp_forward(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
@@ -362,18 +355,18 @@ def check_mlp_forward(student: Student, rng: np.random.Generator) -> Iterable[Ca
         n, d, h = int(rng.integers(3, 20)), int(rng.integers(2, 6)), int(rng.integers(2, 10))
         params = _random_params(rng, d, h, scale)
         X = np.zeros((n, d)) if zero_x else rng.normal(size=(n, d))
-        expected = torch.sigmoid(_torch_logits({k: _t(v) for k, v in params.items()}, _t(X))).numpy()
+        expected = torch.sigmoid(_torch_logits({k: float64_tensor(v) for k, v in params.items()}, float64_tensor(X))).numpy()
         label = f"mlp_forward on a ({n}, {d}) batch with {h} hidden units ({what})"
         got, error = _run(student, "mlp_forward_probs", params, X)
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         hint = "tanh on the hidden layer, sigmoid on the output"
         if zero_x:
             hint = "with X = 0 only the biases matter — are b1 and b2 added?"
         elif scale > 1:
             hint = "large weights saturate the units: check both layers and use your stable sigmoid"
-        yield _weight(compare_array(label, got, expected, atol=1e-12, rtol=1e-9, hint=hint), weight)
+        yield case_reweighted(compare_array(label, got, expected, atol=1e-12, rtol=1e-9, hint=hint), weight)
 
 
 _BACKWARD_HINTS = {
@@ -390,37 +383,37 @@ def check_mlp_backward(student: Student, rng: np.random.Generator) -> Iterable[C
         params = _random_params(rng, d, h)
         X = rng.normal(size=(n, d))
         y = rng.integers(0, 2, size=n).astype(np.float64)
-        tp = {key: _t(value, grad=True) for key, value in params.items()}
-        loss = F.binary_cross_entropy_with_logits(_torch_logits(tp, _t(X)), _t(y))
+        tp = {key: float64_tensor(value, grad=True) for key, value in params.items()}
+        loss = F.binary_cross_entropy_with_logits(_torch_logits(tp, float64_tensor(X)), float64_tensor(y))
         expected = dict(zip(KEYS, (g.numpy() for g in torch.autograd.grad(loss, [tp[k] for k in KEYS]))))
         where = f"on a ({n}, {d}) batch with {h} hidden units"
         got, error = _run(student, "mlp_backward_grads", params, X, y)
         if error:
-            yield _fail(f"mlp_backward {where}", error, 2.0)
+            yield case_failed(f"mlp_backward {where}", error, 2.0)
             continue
         for key in KEYS:
             label = f"mlp_backward: d{key} {where}"
             if key not in got:
-                yield _fail(label, f"the gradient dict has no key {key!r}", 0.5)
+                yield case_failed(label, f"the gradient dict has no key {key!r}", 0.5)
                 continue
             hint = _BACKWARD_HINTS[key]
             if _close(got[key], expected[key] * n, 1e-10, 1e-7):
                 hint = "looks like the gradient of the summed loss: divide by N"
             result = compare_array(label, got[key], expected[key], atol=1e-11, rtol=1e-7, hint=hint)
-            yield _weight(result, 0.5)
+            yield case_reweighted(result, 0.5)
 
 
 # ----------------------------------------------------- 6 numerical gradient
 
 
 def _autograd_of(kind: str, data: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    xt = _t(x, grad=True)
+    xt = float64_tensor(x, grad=True)
     flat = xt.reshape(-1)
     if kind == "quadratic":
-        A, b = _t(data["A"]), _t(data["b"])
+        A, b = float64_tensor(data["A"]), float64_tensor(data["b"])
         value = 0.5 * flat @ A @ flat + b @ flat
     elif kind == "tanh_layer":
-        value = _t(data["c"]) @ torch.tanh(_t(data["W"]) @ flat + _t(data["d"]))
+        value = float64_tensor(data["c"]) @ torch.tanh(float64_tensor(data["W"]) @ flat + float64_tensor(data["d"]))
     else:
         raise ValueError(kind)
     (grad,) = torch.autograd.grad(value, xt)
@@ -440,13 +433,13 @@ def check_numerical_gradient(student: Student, rng: np.random.Generator) -> Iter
         label = f"numerical_gradient of a {name} at a {x.shape} point"
         got, error = _run(student, "numgrad_of", kind, data, x)
         if error:
-            yield _fail(label, error, 1.0)
+            yield case_failed(label, error, 1.0)
             continue
         grad, x_after = got
         yield compare_array(label, grad, _autograd_of(kind, data, x), atol=1e-8, rtol=1e-6,
                             hint="use the centred difference (f(x+h) - f(x-h)) / (2h) for each entry")
         ok = _close(x_after, x, 0.0, 0.0)
-        yield _verdict(
+        yield case_verdict(
             ok, label, "x left unchanged",
             "x was changed by the call — restore each entry after perturbing it",
             0.25,
@@ -456,10 +449,10 @@ def check_numerical_gradient(student: Student, rng: np.random.Generator) -> Iter
     label = f"numerical_gradient with h={h:g} on a {x.shape} point"
     got, error = _run(student, "numgrad_of", "cubic", {}, x, h=h)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
         # the centred difference of x**3 is exactly 3x**2 + h**2
-        yield _weight(compare_array(label, got[0], 3 * x**2 + h**2, atol=1e-7, rtol=1e-7,
+        yield case_reweighted(compare_array(label, got[0], 3 * x**2 + h**2, atol=1e-7, rtol=1e-7,
                                     hint="is the h argument used, with a centred difference?"), 0.5)
 
 
@@ -478,11 +471,11 @@ def check_train_mlp(student: Student, rng: np.random.Generator) -> Iterable[Case
     label = "train_mlp on a fresh (200, 2) moons sample"
     got, error = _call(student, "train_mlp", X, y.astype(np.int64), seed=init_seed, **TRAIN_SETTINGS)
     if error:
-        yield _fail(label, error, 3.0)
+        yield case_failed(label, error, 3.0)
         return
     h = TRAIN_SETTINGS["hidden"]
     if not isinstance(got, dict) or any(key not in got for key in KEYS):
-        yield _fail(label, "should return a dict with keys W1, b1, W2, b2", 3.0)
+        yield case_failed(label, "should return a dict with keys W1, b1, W2, b2", 3.0)
         return
     try:
         params = {key: np.asarray(got[key], dtype=np.float64) for key in KEYS}
@@ -492,12 +485,12 @@ def check_train_mlp(student: Student, rng: np.random.Generator) -> Iterable[Case
     except (TypeError, ValueError):
         shapes_ok = False
     wanted = f"parameter shapes should be W1 (2, {h}), b1 ({h},), W2 ({h}, 1), b2 (1,)"
-    yield _verdict(shapes_ok, label, "parameter shapes ok", wanted, 0.5)
+    yield case_verdict(shapes_ok, label, "parameter shapes ok", wanted, 0.5)
     if not shapes_ok:
-        yield _fail(label, "cannot evaluate the trained network", 2.5)
+        yield case_failed(label, "cannot evaluate the trained network", 2.5)
         return
     if not all(np.all(np.isfinite(value)) for value in params.values()):
-        yield _fail(label, "the trained parameters contain NaN or inf", 2.5)
+        yield case_failed(label, "the trained parameters contain NaN or inf", 2.5)
         return
     own = _own_predict(params, X_test)
     accuracy = float(np.mean(own == y_test))
@@ -509,7 +502,7 @@ def check_train_mlp(student: Student, rng: np.random.Generator) -> Iterable[Case
     label = "mlp_predict on 500 held-out moons points"
     got, error = _call(student, "mlp_predict", got, X_test)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
         return
     try:
         labels = np.asarray(got, dtype=np.float64)
@@ -517,7 +510,7 @@ def check_train_mlp(student: Student, rng: np.random.Generator) -> Iterable[Case
         labels = np.zeros(0)
     binary = bool(np.all((labels == 0) | (labels == 1)))
     ok = labels.shape == (500,) and binary and float(np.mean(labels == own)) >= 0.99
-    yield _verdict(
+    yield case_verdict(
         ok, label, "ok",
         "should return labels 0/1 of shape (N,), 1 where the probability is at least 0.5",
         0.5,

@@ -20,7 +20,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checking import CaseResult, Student, StudentError, compare_array
+from dlcourse.checking import (
+    CaseResult,
+    Student,
+    StudentError,
+    case_failed,
+    case_reweighted,
+    case_verdict,
+    compare_array,
+    float64_tensor,
+)
 from dlcourse.types import Check
 
 TOPIC = "regularisation"
@@ -59,18 +68,6 @@ def _run(student: Student, driver: str, *args: Any, **kwargs: Any) -> tuple[Any,
         return None, str(error).replace(f"`{driver}`", f"`{SUBJECTS.get(driver, driver)}`")
 
 
-def _fail(label: str, error: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(False, f"{label}: {error}", weight)
-
-
-def _verdict(ok: bool, label: str, good: str, bad: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(bool(ok), f"{label}: {good if ok else bad}", weight)
-
-
-def _weight(result: CaseResult, weight: float) -> CaseResult:
-    return CaseResult(result.passed, result.message, weight)
-
-
 def _as_array(value: Any) -> np.ndarray | None:
     try:
         return np.asarray(value, dtype=np.float64)
@@ -89,10 +86,6 @@ def _scalar(value: Any) -> float | None:
     if array is None or array.size != 1:
         return None
     return float(array.reshape(()))
-
-
-def _t(array: Any, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
 
 
 def _random_shape(rng: np.random.Generator, low: int = 2, high: int = 7) -> tuple[int, ...]:
@@ -123,7 +116,7 @@ def _random_params(rng: np.random.Generator, zeros: bool = False) -> dict[str, n
 
 def _penalty_oracle(params: dict[str, np.ndarray], lam: float, kind: str,
                     include_biases: bool = False) -> tuple[float, dict[str, np.ndarray]]:
-    tensors = {name: _t(value, grad=True) for name, value in params.items()}
+    tensors = {name: float64_tensor(value, grad=True) for name, value in params.items()}
     terms = [t for name, t in tensors.items() if include_biases or name.startswith("W")]
     if kind == "l2":
         total = 0.5 * lam * sum((t**2).sum() for t in terms)
@@ -144,15 +137,15 @@ def _penalty_cases(student: Student, rng: np.random.Generator, kind: str) -> Ite
     penalty, grads = _penalty_oracle(params, lam, kind)
     got, error = _call(student, name, params, lam)
     if error:
-        yield _fail(label, error, 3.0)
+        yield case_failed(label, error, 3.0)
         return
     if not (isinstance(got, (tuple, list)) and len(got) == 2 and isinstance(got[1], dict)):
-        yield _fail(label, "should return a pair (penalty, grads) with grads a dict", 3.0)
+        yield case_failed(label, "should return a pair (penalty, grads) with grads a dict", 3.0)
         return
     got_penalty, got_grads = _scalar(got[0]), got[1]
     with_biases, _ = _penalty_oracle(params, lam, kind, include_biases=True)
     if got_penalty is None:
-        yield _fail(f"{label} (penalty)", "the penalty should be a single number", 1.0)
+        yield case_failed(f"{label} (penalty)", "the penalty should be a single number", 1.0)
     elif abs(got_penalty - penalty) <= 1e-10 + 1e-9 * abs(penalty):
         yield CaseResult(True, f"{label} (penalty): ok", 1.0)
     else:
@@ -163,10 +156,10 @@ def _penalty_cases(student: Student, rng: np.random.Generator, kind: str) -> Ite
             hint = "the L2 penalty is (lam / 2) times the sum of squares"
         elif kind == "l1" and abs(got_penalty - 0.5 * penalty) <= 1e-9 * abs(penalty):
             hint = "the L1 penalty is lam times the sum of absolute values, without a factor 1/2"
-        yield _fail(f"{label} (penalty)", f"wrong value ({hint})", 1.0)
+        yield case_failed(f"{label} (penalty)", f"wrong value ({hint})", 1.0)
     missing = sorted(set(params) - set(got_grads))
     if missing:
-        yield _fail(f"{label} (grads)", f"the grads dict lacks the keys {missing}", 2.0)
+        yield case_failed(f"{label} (grads)", f"the grads dict lacks the keys {missing}", 2.0)
         return
     for key, value in params.items():
         is_weight = key.startswith("W")
@@ -177,7 +170,7 @@ def _penalty_cases(student: Student, rng: np.random.Generator, kind: str) -> Ite
         elif kind == "l2" and _close(got_grads[key], 2 * grads[key], 1e-12, 1e-9):
             hint = "looks like 2 * lam * W: the penalty has a factor 1/2"
         weight = 2.0 / len(params)
-        yield _weight(compare_array(f"{name}: grads[{key!r}] of shape {value.shape}", got_grads[key], grads[key],
+        yield case_reweighted(compare_array(f"{name}: grads[{key!r}] of shape {value.shape}", got_grads[key], grads[key],
                                     atol=1e-12, rtol=1e-9, hint=hint), weight)
 
 
@@ -187,10 +180,10 @@ def check_l2_penalty(student: Student, rng: np.random.Generator) -> Iterable[Cas
     label = "l2_penalty on a dict with only biases"
     got, error = _call(student, "l2_penalty", bias, float(rng.uniform(0.5, 2.0)))
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
         ok = isinstance(got, (tuple, list)) and len(got) == 2 and _scalar(got[0]) == 0.0
-        yield _verdict(ok, label, "ok", "the penalty should be 0: biases are not penalised", 0.5)
+        yield case_verdict(ok, label, "ok", "the penalty should be 0: biases are not penalised", 0.5)
 
 
 def check_l1_penalty(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
@@ -201,12 +194,12 @@ def check_l1_penalty(student: Student, rng: np.random.Generator) -> Iterable[Cas
 
 
 def _adam_oracle(w0: np.ndarray, grads: np.ndarray, lr: float, lam: float, decoupled: bool) -> np.ndarray:
-    param = torch.nn.Parameter(_t(w0))
+    param = torch.nn.Parameter(float64_tensor(w0))
     optimiser_class = torch.optim.AdamW if decoupled else torch.optim.Adam
     optimiser = optimiser_class([param], lr=lr, weight_decay=lam)
     trajectory = []
     for grad in grads:
-        param.grad = _t(grad)
+        param.grad = float64_tensor(grad)
         optimiser.step()
         trajectory.append(param.detach().numpy().copy())
     return np.stack(trajectory)
@@ -225,7 +218,7 @@ def check_weight_decay(student: Student, rng: np.random.Generator) -> Iterable[C
         expected = _adam_oracle(w0, grads, lr, lam, decoupled)
         got, error = _run(student, "weight_decay_trajectory", w0, grads, lr, lam, decoupled)
         if error:
-            yield _fail(label, error, 1.5)
+            yield case_failed(label, error, 1.5)
             continue
         other = _adam_oracle(w0, grads, lr, lam, not decoupled)
         if decoupled:
@@ -238,26 +231,26 @@ def check_weight_decay(student: Student, rng: np.random.Generator) -> Iterable[C
             hint = "add lam * w to the gradient, then step with adam_direction of that sum"
             if _close(got, other, 1e-10, 1e-8):
                 hint = "this is decoupled decay: with decoupled=False the decay lam * w is added to the gradient"
-        yield _weight(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), 1.5)
+        yield case_reweighted(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), 1.5)
     label = f"weight_decay_step with lam=0 on a {shape} array"
     expected = _adam_oracle(w0, grads[:2], lr, 0.0, False)
     got, error = _run(student, "weight_decay_trajectory", w0, grads[:2], lr, 0.0, True)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
-        yield _weight(compare_array(label, got, expected, atol=1e-10, rtol=1e-8,
+        yield case_reweighted(compare_array(label, got, expected, atol=1e-10, rtol=1e-8,
                                     hint="with lam = 0 it is a plain Adam step: w - lr * adam_direction(grad)"), 0.5)
 
 
 def _decay_without_lr(w0: np.ndarray, grads: np.ndarray, lr: float, lam: float) -> np.ndarray:
     """Decoupled decay with the common slip w * (1 - lam) instead of w * (1 - lr * lam)."""
-    param = torch.nn.Parameter(_t(w0))
+    param = torch.nn.Parameter(float64_tensor(w0))
     optimiser = torch.optim.Adam([param], lr=lr)
     trajectory = []
     for grad in grads:
         with torch.no_grad():
             param.mul_(1 - lam)
-        param.grad = _t(grad)
+        param.grad = float64_tensor(grad)
         optimiser.step()
         trajectory.append(param.detach().numpy().copy())
     return np.stack(trajectory)
@@ -275,15 +268,15 @@ def check_dropout(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
     where = f"a {shape} input with p={p:.2f}"
     got, error = _run(student, "dropout_run", x, p, True, _seed(rng), calls=2)
     if error:
-        yield _fail(f"dropout_forward on {where}", error, 4.5)
+        yield case_failed(f"dropout_forward on {where}", error, 4.5)
     else:
         out, mask = _as_array(got["out"]), _as_array(got["mask"])
         if out is None or mask is None or out.shape != (2, *shape) or mask.shape != (2, *shape):
-            yield _fail(f"dropout_forward on {where}", "out and mask should both have the shape of x", 4.5)
+            yield case_failed(f"dropout_forward on {where}", "out and mask should both have the shape of x", 4.5)
         else:
             yield from _dropout_statistics(x, out, mask, p, where)
             ok = bool(np.array_equal(got["x"], x))
-            yield _verdict(ok, f"dropout_forward on {where}", "x unchanged",
+            yield case_verdict(ok, f"dropout_forward on {where}", "x unchanged",
                            "x was changed in place: return x * mask as a new array", 0.25)
 
     shape = _random_shape(rng)
@@ -291,25 +284,25 @@ def check_dropout(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
     label = f"dropout_forward with training=False on a {shape} input"
     got, error = _run(student, "dropout_run", x, float(rng.uniform(0.2, 0.8)), False, _seed(rng))
     if error:
-        yield _fail(label, error, 1.0)
+        yield case_failed(label, error, 1.0)
     else:
         ok = _close(got["out"][0], x, 0.0, 0.0) and _close(got["mask"][0], np.ones(shape), 0.0, 0.0)
-        yield _verdict(ok, label, "identity",
+        yield case_verdict(ok, label, "identity",
                        "at prediction time dropout is the identity: out = x and a mask of ones", 1.0)
 
     shape = _random_shape(rng)
     p = float(rng.uniform(0.1, 0.6))
     x, dout = rng.normal(size=shape), rng.normal(size=shape)
     mask = (rng.random(shape) >= p) / (1.0 - p)  # a fixed mask: autograd of x * mask
-    xt = _t(x, grad=True)
-    (expected,) = torch.autograd.grad((xt * _t(mask) * _t(dout)).sum(), xt)
+    xt = float64_tensor(x, grad=True)
+    (expected,) = torch.autograd.grad((xt * float64_tensor(mask) * float64_tensor(dout)).sum(), xt)
     label = f"dropout_backward with a fixed mask on a {shape} array"
     got, error = _call(student, "dropout_backward", dout, mask)
     if error:
-        yield _fail(label, error, 1.5)
+        yield case_failed(label, error, 1.5)
     else:
         hint = "the gradient flows only through the kept entries, scaled like the forward pass: dout * mask"
-        yield _weight(compare_array(label, got, expected.numpy(), atol=1e-12, rtol=1e-10, hint=hint), 1.5)
+        yield case_reweighted(compare_array(label, got, expected.numpy(), atol=1e-12, rtol=1e-10, hint=hint), 1.5)
 
 
 def _dropout_statistics(x: np.ndarray, out: np.ndarray, mask: np.ndarray, p: float,
@@ -320,21 +313,21 @@ def _dropout_statistics(x: np.ndarray, out: np.ndarray, mask: np.ndarray, p: flo
     bad = f"dropped {dropped:.0%} of the entries: each entry should be dropped with probability p"
     if abs(dropped - (1 - p)) < 0.02:
         bad = "p is the probability of DROPPING an entry (as in torch.nn.Dropout), not of keeping it"
-    yield _verdict(ok, f"{label} (drop fraction)", "ok", bad, 1.5)
+    yield case_verdict(ok, f"{label} (drop fraction)", "ok", bad, 1.5)
     kept = out[0] != 0
     scale_ok = bool(kept.any()) and bool(np.allclose(out[0][kept], x[kept] / (1 - p), rtol=1e-6, atol=0))
     bad = "kept entries should be scaled by 1 / (1 - p) (inverted dropout)"
     if bool(kept.any()) and np.allclose(out[0][kept], x[kept], rtol=1e-6, atol=0):
         bad = "kept entries are not rescaled: multiply them by 1 / (1 - p) so the expected value is unchanged"
-    yield _verdict(scale_ok, f"{label} (scaling)", "ok", bad, 1.0)
+    yield case_verdict(scale_ok, f"{label} (scaling)", "ok", bad, 1.0)
     ratio = float(out[0].mean() / x.mean())
-    yield _verdict(abs(ratio - 1) < 0.05, f"{label} (mean)", "mean kept",
+    yield case_verdict(abs(ratio - 1) < 0.05, f"{label} (mean)", "mean kept",
                    "the mean of the output should match the mean of the input (inverted dropout)", 0.75)
     consistent = bool(np.allclose(out[0], x * mask[0], rtol=1e-6, atol=1e-12))
-    yield _verdict(consistent, f"{label} (mask)", "ok",
+    yield case_verdict(consistent, f"{label} (mask)", "ok",
                    "out should equal x * mask, with mask 0 for dropped and 1 / (1 - p) for kept entries", 0.5)
     fresh = not np.array_equal(out[0] == 0, out[1] == 0)
-    yield _verdict(fresh, f"{label} (two calls)", "a new mask per call",
+    yield case_verdict(fresh, f"{label} (two calls)", "a new mask per call",
                    "two calls with the same generator dropped the same entries: draw a new mask from rng each call",
                    0.5)
 
@@ -350,8 +343,8 @@ def _bn_case(rng: np.random.Generator, n: int | None = None, d: int | None = Non
 
 
 def _bn_oracle(x, gamma, beta, running_mean, running_var, training, momentum, eps):
-    mean, var = _t(running_mean), _t(running_var)
-    out = F.batch_norm(_t(x), mean, var, _t(gamma), _t(beta), training=training, momentum=momentum, eps=eps)
+    mean, var = float64_tensor(running_mean), float64_tensor(running_var)
+    out = F.batch_norm(float64_tensor(x), mean, var, float64_tensor(gamma), float64_tensor(beta), training=training, momentum=momentum, eps=eps)
     return out.numpy(), mean.numpy(), var.numpy()  # F.batch_norm updates the running tensors in place
 
 
@@ -365,7 +358,7 @@ def check_batchnorm_forward(student: Student, rng: np.random.Generator) -> Itera
     got, error = _run(student, "batchnorm_forward_run", x, gamma, beta, running_mean, running_var, True,
                       momentum, eps)
     if error:
-        yield _fail(label, error, 4.0)
+        yield case_failed(label, error, 4.0)
     else:
         hint = "normalise each feature (column) with its batch mean and biased variance, then gamma * x_hat + beta"
         unbiased = gamma * (x - x.mean(0)) / np.sqrt(x.var(0, ddof=1) + eps) + beta
@@ -373,16 +366,16 @@ def check_batchnorm_forward(student: Student, rng: np.random.Generator) -> Itera
             hint = "normalise with the biased batch variance (divide by N); only running_var uses N - 1"
         elif _close(got["out"], gamma * (x - x.mean(0)) / np.sqrt(x.var(0)) + beta, 1e-12, 1e-10):
             hint = "add eps to the variance inside the square root"
-        yield _weight(compare_array(f"{label} (out)", got["out"], out, atol=1e-10, rtol=1e-8, hint=hint), 2.0)
+        yield case_reweighted(compare_array(f"{label} (out)", got["out"], out, atol=1e-10, rtol=1e-8, hint=hint), 2.0)
         hint = "running_mean = (1 - momentum) * running_mean + momentum * batch mean"
         if _close(got["running_mean"], momentum * running_mean + (1 - momentum) * x.mean(0), 1e-10, 1e-8):
             hint = "momentum weighs the NEW batch statistic: (1 - momentum) * running + momentum * batch"
-        yield _weight(compare_array(f"{label} (running_mean)", got["running_mean"], mean, atol=1e-10, rtol=1e-8,
+        yield case_reweighted(compare_array(f"{label} (running_mean)", got["running_mean"], mean, atol=1e-10, rtol=1e-8,
                                     hint=hint), 1.0)
         hint = "running_var = (1 - momentum) * running_var + momentum * unbiased batch variance"
         if _close(got["running_var"], (1 - momentum) * running_var + momentum * x.var(0), 1e-10, 1e-8):
             hint = "running_var uses the UNBIASED batch variance (divide by N - 1), as PyTorch does"
-        yield _weight(compare_array(f"{label} (running_var)", got["running_var"], var, atol=1e-10, rtol=1e-8,
+        yield case_reweighted(compare_array(f"{label} (running_var)", got["running_var"], var, atol=1e-10, rtol=1e-8,
                                     hint=hint), 1.0)
 
     x, gamma, beta = _bn_case(rng)
@@ -391,12 +384,12 @@ def check_batchnorm_forward(student: Student, rng: np.random.Generator) -> Itera
     out, _, _ = _bn_oracle(x, gamma, beta, running_mean, running_var, False, 0.1, 1e-5)
     got, error = _run(student, "batchnorm_forward_run", x, gamma, beta, running_mean, running_var, False, 0.1, 1e-5)
     if error:
-        yield _fail(label, error, 1.5)
+        yield case_failed(label, error, 1.5)
     else:
         yield compare_array(f"{label} (out)", got["out"], out, atol=1e-10, rtol=1e-8,
                             hint="at prediction time normalise with running_mean and running_var, not the batch")
         ok = _close(got["running_mean"], running_mean, 0, 0) and _close(got["running_var"], running_var, 0, 0)
-        yield _verdict(ok, f"{label} (running statistics)", "unchanged",
+        yield case_verdict(ok, f"{label} (running statistics)", "unchanged",
                        "with training=False the running statistics must not change", 0.5)
 
     yield from _bn_sequence(student, rng)
@@ -409,28 +402,28 @@ def _bn_sequence(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
     layer = torch.nn.BatchNorm1d(d, momentum=momentum, eps=1e-5, dtype=torch.float64)
     gamma, beta = rng.normal(1.0, 0.5, size=d), rng.normal(size=d)
     with torch.no_grad():
-        layer.weight.copy_(_t(gamma))
-        layer.bias.copy_(_t(beta))
+        layer.weight.copy_(float64_tensor(gamma))
+        layer.bias.copy_(float64_tensor(beta))
     batches = [_bn_case(rng, n=int(rng.integers(4, 30)), d=d)[0] for _ in range(int(rng.integers(3, 6)))]
     x_eval = _bn_case(rng, d=d)[0]
     layer.train()
     with torch.no_grad():
         for batch in batches:
-            layer(_t(batch))
+            layer(float64_tensor(batch))
         layer.eval()
-        expected = layer(_t(x_eval)).numpy()
+        expected = layer(float64_tensor(x_eval)).numpy()
     sizes = "/".join(str(len(b)) for b in batches)
     label = f"batchnorm_forward over {len(batches)} training batches of {sizes} rows and {d} features, then eval"
     got, error = _run(student, "batchnorm_sequence", batches, gamma, beta, momentum, 1e-5, x_eval)
     if error:
-        yield _fail(label, error, 1.5)
+        yield case_failed(label, error, 1.5)
         return
     ok = _close(got["running_mean"], layer.running_mean.numpy(), 1e-10, 1e-8) and _close(
         got["running_var"], layer.running_var.numpy(), 1e-10, 1e-8)
-    yield _verdict(ok, f"{label} (running statistics)", "match nn.BatchNorm1d",
+    yield case_verdict(ok, f"{label} (running statistics)", "match nn.BatchNorm1d",
                    "the running statistics drift away from nn.BatchNorm1d's: check the momentum update and "
                    "that running_var uses the unbiased variance", 0.75)
-    yield _weight(compare_array(f"{label} (eval output)", got["eval_out"], expected, atol=1e-10, rtol=1e-8,
+    yield case_reweighted(compare_array(f"{label} (eval output)", got["eval_out"], expected, atol=1e-10, rtol=1e-8,
                                 hint="after training, evaluation normalises with the running statistics"), 0.75)
 
 
@@ -439,13 +432,13 @@ def check_batchnorm_backward(student: Student, rng: np.random.Generator) -> Iter
         x, gamma, beta = _bn_case(rng)
         dout = rng.normal(size=x.shape)
         eps = float(rng.choice([1e-5, 1e-3]))
-        xt, gt, bt = _t(x, grad=True), _t(gamma, grad=True), _t(beta, grad=True)
+        xt, gt, bt = float64_tensor(x, grad=True), float64_tensor(gamma, grad=True), float64_tensor(beta, grad=True)
         out = F.batch_norm(xt, None, None, gt, bt, training=True, eps=eps)
-        dx, dgamma, dbeta = (g.numpy() for g in torch.autograd.grad((out * _t(dout)).sum(), (xt, gt, bt)))
+        dx, dgamma, dbeta = (g.numpy() for g in torch.autograd.grad((out * float64_tensor(dout)).sum(), (xt, gt, bt)))
         where = f"on x {x.shape}"
         got, error = _run(student, "batchnorm_grads", x, gamma, beta, dout, eps)
         if error:
-            yield _fail(f"batchnorm_backward {where}", error, 3.0)
+            yield case_failed(f"batchnorm_backward {where}", error, 3.0)
             continue
         inv_std = 1.0 / np.sqrt(x.var(0) + eps)
         x_hat = (x - x.mean(0)) * inv_std
@@ -454,16 +447,16 @@ def check_batchnorm_backward(student: Student, rng: np.random.Generator) -> Iter
             hint = "dx only has the direct term: every x_n also changes the batch mean and variance"
         elif _close(got["dx"], gamma * inv_std * (dout - dout.mean(0)), 1e-10, 1e-8):
             hint = "the path through the batch variance is missing from dx"
-        yield _weight(compare_array(f"batchnorm_backward: dx {where}", got["dx"], dx, atol=1e-10, rtol=1e-7,
+        yield case_reweighted(compare_array(f"batchnorm_backward: dx {where}", got["dx"], dx, atol=1e-10, rtol=1e-7,
                                     hint=hint), 2.0)
         hint = "dgamma sums dout * x_hat over the batch"
         if _close(got["dgamma"], (dout * x).sum(0), 1e-10, 1e-8):
             hint = "dgamma multiplies dout by the normalised x_hat, not by x"
         elif _close(got["dgamma"], (dout * x_hat).mean(0), 1e-10, 1e-8):
             hint = "dgamma is a sum over the batch, not a mean"
-        yield _weight(compare_array(f"batchnorm_backward: dgamma {where}", got["dgamma"], dgamma, atol=1e-10,
+        yield case_reweighted(compare_array(f"batchnorm_backward: dgamma {where}", got["dgamma"], dgamma, atol=1e-10,
                                     rtol=1e-7, hint=hint), 0.5)
-        yield _weight(compare_array(f"batchnorm_backward: dbeta {where}", got["dbeta"], dbeta, atol=1e-10,
+        yield case_reweighted(compare_array(f"batchnorm_backward: dbeta {where}", got["dbeta"], dbeta, atol=1e-10,
                                     rtol=1e-7, hint="dbeta sums dout over the batch"), 0.5)
 
 
@@ -511,7 +504,7 @@ def check_early_stopping(student: Student, rng: np.random.Generator) -> Iterable
         stop, best_epoch, best_loss = _stopping_oracle(curve, patience, min_delta)
         got, error = _run(student, "early_stopping_run", curve, patience, min_delta, shape)
         if error:
-            yield _fail(label, error, 2 * weight)
+            yield case_failed(label, error, 2 * weight)
             continue
         if got["stopped_at"] == stop:
             yield CaseResult(True, f"{label}: stops at the right epoch", weight)
@@ -526,9 +519,9 @@ def check_early_stopping(student: Student, rng: np.random.Generator) -> Iterable
                 bad = "stops too late or never: return True once patience epochs in a row brought no improvement"
             else:
                 bad = "stops too early: count only the epochs since the best one, and reset the count on improvement"
-            yield _fail(label, bad, weight)
+            yield case_failed(label, bad, weight)
         best_ok = got["best_epoch"] == best_epoch and abs(got["best_loss"] - best_loss) < 1e-12
-        yield _verdict(best_ok, label, "best epoch and loss ok",
+        yield case_verdict(best_ok, label, "best epoch and loss ok",
                        "best_epoch (0-based call index) or best_loss is not that of the lowest loss seen", 0.5 * weight)
         saved_ok = _close(got["best_W"], np.full(shape, best_epoch + 1.0), 0, 0) and _close(
             got["best_b"], np.full(shape[-1:], -(best_epoch + 1.0)), 0, 0)
@@ -537,7 +530,7 @@ def check_early_stopping(student: Student, rng: np.random.Generator) -> Iterable
                 got["best_W"], np.full(shape, len(curve) + 0.0), 0, 0):
             bad = ("best_params holds the latest weights: the optimiser changes the arrays in place, "
                    "so save copy.deepcopy(params)")
-        yield _verdict(saved_ok, label, "best weights kept", bad, 0.5 * weight)
+        yield case_verdict(saved_ok, label, "best weights kept", bad, 0.5 * weight)
 
 
 # ------------------------------------------------------------ 8 input noise
@@ -551,16 +544,16 @@ def check_gaussian_noise(student: Student, rng: np.random.Generator) -> Iterable
     label = f"add_gaussian_noise on a {shape} input with sigma={sigma:.2f}"
     got, error = _run(student, "noise_run", x, sigma, True, _seed(rng), calls=2)
     if error:
-        yield _fail(label, error, 4.0)
+        yield case_failed(label, error, 4.0)
     else:
         outs = _as_array(got["out"])
         if outs is None or outs.shape != (2, *shape):
-            yield _fail(label, "the output should have the shape of x", 4.0)
+            yield case_failed(label, "the output should have the shape of x", 4.0)
         else:
             noise = outs[0] - x
             std = float(noise.std())
             ok = abs(float(noise.mean())) < 0.05 * sigma
-            yield _verdict(ok, f"{label} (mean)", "noise has mean 0", "the noise should have mean 0", 0.75)
+            yield case_verdict(ok, f"{label} (mean)", "noise has mean 0", "the noise should have mean 0", 0.75)
             bad = "the noise should have standard deviation sigma"
             if abs(std - sigma**2) < 0.03 * sigma**2:
                 bad = "the noise has standard deviation sigma**2: sigma is the standard deviation, not the variance"
@@ -568,23 +561,23 @@ def check_gaussian_noise(student: Student, rng: np.random.Generator) -> Iterable
                 bad = "the noise has standard deviation sqrt(sigma): multiply standard normal noise by sigma"
             elif abs(std - 1.0) < 0.03:
                 bad = "the noise has standard deviation 1: multiply it by sigma"
-            yield _verdict(abs(std - sigma) < 0.03 * sigma, f"{label} (standard deviation)", "ok", bad, 1.25)
+            yield case_verdict(abs(std - sigma) < 0.03 * sigma, f"{label} (standard deviation)", "ok", bad, 1.25)
             inside = float(np.mean(np.abs(noise) < sigma))
-            yield _verdict(abs(inside - 0.6827) < 0.02, f"{label} (distribution)", "Gaussian",
+            yield case_verdict(abs(inside - 0.6827) < 0.02, f"{label} (distribution)", "Gaussian",
                            "the noise is not normally distributed: use rng.standard_normal or rng.normal", 0.5)
             fresh = not np.allclose(outs[0], outs[1])
-            yield _verdict(fresh, f"{label} (two calls)", "fresh noise per call",
+            yield case_verdict(fresh, f"{label} (two calls)", "fresh noise per call",
                            "two calls with the same generator added the same noise: draw new noise each call", 0.5)
-            yield _verdict(bool(np.array_equal(got["x"], x)), f"{label} (input)", "x unchanged",
+            yield case_verdict(bool(np.array_equal(got["x"], x)), f"{label} (input)", "x unchanged",
                            "x was changed in place: return x + noise as a new array", 0.5)
     shape = _random_shape(rng)
     x = rng.normal(size=shape)
     label = f"add_gaussian_noise with training=False on a {shape} input"
     got, error = _run(student, "noise_run", x, float(rng.uniform(0.5, 2.0)), False, _seed(rng))
     if error:
-        yield _fail(label, error, 1.0)
+        yield case_failed(label, error, 1.0)
     else:
-        yield _verdict(_close(got["out"][0], x, 0, 0), label, "identity",
+        yield case_verdict(_close(got["out"][0], x, 0, 0), label, "identity",
                        "at prediction time (training=False) return x unchanged", 1.0)
 
 
@@ -611,23 +604,23 @@ def check_augment(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
     label = f"augment_shift_scale on x ({n}, {length}), max_shift={max_shift}, max_scale={max_scale:.2f}"
     got, error = _run(student, "augment_run", x, max_shift, max_scale, _seed(rng), calls=1)
     if error:
-        yield _fail(label, error, 4.0)
+        yield case_failed(label, error, 4.0)
     else:
         out = _as_array(got["out"])
         if out is None or out.shape != (1, n, length):
-            yield _fail(label, "the output should have the shape of x", 4.0)
+            yield case_failed(label, "the output should have the shape of x", 4.0)
         else:
             yield from _augment_cases(label, x, out[0], max_shift, max_scale)
-            yield _verdict(bool(np.array_equal(got["x"], x)), f"{label} (input)", "x unchanged",
+            yield case_verdict(bool(np.array_equal(got["x"], x)), f"{label} (input)", "x unchanged",
                            "x was changed in place: return a new array", 0.5)
     shape = (int(rng.integers(5, 20)), int(rng.integers(10, 40)))
     x = rng.normal(size=shape)
     label = f"augment_shift_scale with max_shift=0 and max_scale=0 on x {shape}"
     got, error = _run(student, "augment_run", x, 0, 0.0, _seed(rng))
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
-        yield _verdict(_close(got["out"][0], x, 1e-12, 1e-12), label, "identity",
+        yield case_verdict(_close(got["out"][0], x, 1e-12, 1e-12), label, "identity",
                        "with no shift and no scaling the signals should come back unchanged", 0.5)
 
 
@@ -638,23 +631,23 @@ def _augment_cases(label: str, x: np.ndarray, out: np.ndarray, max_shift: int,
     if not explained.all():
         bad = ("some rows are not a circularly shifted (np.roll) and rescaled copy of their input row: "
                "shift and scale each signal as a whole")
-        yield _fail(f"{label} (transform)", bad, 2.0)
+        yield case_failed(f"{label} (transform)", bad, 2.0)
         return
     in_range = bool(np.all(np.abs(shifts) <= max_shift)) and bool(
         np.all((factors >= 1 - max_scale - 1e-9) & (factors <= 1 + max_scale + 1e-9)))
     bad = "shifts must lie in {-max_shift, ..., max_shift} and factors between 1 - max_scale and 1 + max_scale"
     if not np.all(np.abs(shifts) <= max_shift):
         bad = "some shifts are larger than max_shift"
-    yield _verdict(in_range, f"{label} (ranges)", "shifts and factors in range", bad, 2.0)
+    yield case_verdict(in_range, f"{label} (ranges)", "shifts and factors in range", bad, 2.0)
     per_signal = len(np.unique(shifts)) > 1 and float(np.std(factors)) > 0.1 * max_scale
-    yield _verdict(per_signal, f"{label} (independence)", "each signal has its own shift and factor",
+    yield case_verdict(per_signal, f"{label} (independence)", "each signal has its own shift and factor",
                    "all signals got the same shift or the same factor: draw one of each per signal", 1.0)
     ends = {-max_shift, max_shift} <= {int(s) for s in shifts}
     spread = float(factors.min()) < 1 - 0.6 * max_scale and float(factors.max()) > 1 + 0.6 * max_scale
     bad = "the factors do not cover 1 - max_scale to 1 + max_scale: draw them uniformly from that interval"
     if not ends:
         bad = "the shifts never reach -max_shift or +max_shift: draw integers from -max_shift to max_shift inclusive"
-    yield _verdict(ends and spread, f"{label} (coverage)", "the whole ranges are used", bad, 0.5)
+    yield case_verdict(ends and spread, f"{label} (coverage)", "the whole ranges are used", bad, 0.5)
 
 
 # ----------------------------------------------------------- 10 trained model
@@ -678,15 +671,15 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
     label = f"final_model on {len(X)} freshly generated MNIST-1D signals"
     got, error = _run(student, "predict_twice", X)
     if error:
-        yield _fail(label, error, 5.0)
+        yield case_failed(label, error, 5.0)
         return
     labels, again = _as_array(got["labels"]), _as_array(got["labels_again"])
     if labels is None or labels.shape != y.shape or not np.all(np.isin(labels, np.arange(10))):
-        yield _fail(label, f"predict should return one label 0-9 per signal, shape ({len(X)},)", 5.0)
+        yield case_failed(label, f"predict should return one label 0-9 per signal, shape ({len(X)},)", 5.0)
         return
     yield CaseResult(True, f"{label}: labels ok", 0.5)
     same = again is not None and bool(np.array_equal(labels, again))
-    yield _verdict(same, f"{label} (two predict calls)", "deterministic",
+    yield case_verdict(same, f"{label} (two predict calls)", "deterministic",
                    "predict gave different answers for the same signals: switch dropout off with model.eval() "
                    "inside predict", 1.0)
     accuracy = float(np.mean(labels == y))
@@ -706,16 +699,16 @@ def _restored_best(student: Student) -> Iterable[CaseResult]:
     label = "final_model on the validation set"
     got, error = _run(student, "model_logits", X_val)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
         return
     logits, history = _as_array(got["logits"]), _as_array(got["val_loss"])
     if logits is None or logits.shape != (len(y_val), 10) or history is None or history.size == 0:
-        yield _fail(label, "the model should map (M, 40) inputs to (M, 10) logits and history['val_loss'] "
+        yield case_failed(label, "the model should map (M, 40) inputs to (M, 10) logits and history['val_loss'] "
                     "should hold one value per epoch", 0.5)
         return
-    loss = float(F.cross_entropy(_t(logits), torch.as_tensor(y_val)))
+    loss = float(F.cross_entropy(float64_tensor(logits), torch.as_tensor(y_val)))
     ok = abs(loss - float(history.min())) <= 1e-3 * (1 + loss)
-    yield _verdict(ok, label, "has the best validation loss recorded",
+    yield case_verdict(ok, label, "has the best validation loss recorded",
                    "its validation loss is not the best one in history['val_loss']: "
                    "load the early-stopping weights back at the end", 0.5)
 

@@ -18,7 +18,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlcourse.checking import CaseResult, Student, StudentError, compare_array
+from dlcourse.checking import (
+    CaseResult,
+    Student,
+    StudentError,
+    case_failed,
+    case_reweighted,
+    case_verdict,
+    compare_array,
+    float64_tensor,
+)
 from dlcourse.types import Check
 from dlcourse_rnn.data import ADDING_BASELINE_MSE, make_adding_problem, make_sine_series, make_windows
 
@@ -52,28 +61,12 @@ def _run(student: Student, driver: str, *args: Any, **kwargs: Any) -> tuple[Any,
         return None, str(error).replace(f"`{driver}`", "your code")
 
 
-def _fail(label: str, error: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(False, f"{label}: {error}", weight)
-
-
-def _verdict(ok: bool, label: str, good: str, bad: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(bool(ok), f"{label}: {good if ok else bad}", weight)
-
-
-def _weight(result: CaseResult, weight: float) -> CaseResult:
-    return CaseResult(result.passed, result.message, weight)
-
-
 def _close(got: Any, expected: np.ndarray, atol: float = 1e-10, rtol: float = 1e-8) -> bool:
     try:
         got = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         return False
     return got.shape == expected.shape and bool(np.allclose(got, expected, atol=atol, rtol=rtol))
-
-
-def _t(array: Any, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
 
 
 def _sizes(rng: np.random.Generator, square: bool = False) -> tuple[int, int, int]:
@@ -103,7 +96,7 @@ def _module(module: nn.Module, params: dict[str, np.ndarray], grad: bool = False
     suffix = "_l0" if isinstance(module, (nn.RNN, nn.LSTM)) else ""
     with torch.no_grad():
         for key, name in zip(PARAM_KEYS, ("weight_ih", "weight_hh", "bias_ih", "bias_hh"), strict=True):
-            getattr(module, name + suffix).copy_(_t(params[key]))
+            getattr(module, name + suffix).copy_(float64_tensor(params[key]))
     module.requires_grad_(grad)
     return module
 
@@ -120,7 +113,7 @@ def _pair(got: Any, what: str) -> tuple[Any, Any]:
 
 def _rnn_step_oracle(x: np.ndarray, h: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
     with torch.no_grad():
-        return _module(nn.RNNCell(x.shape[1], h.shape[1]), params)(_t(x), _t(h)).numpy()
+        return _module(nn.RNNCell(x.shape[1], h.shape[1]), params)(float64_tensor(x), float64_tensor(h)).numpy()
 
 
 def _rnn_step_hint(got: Any, x: np.ndarray, h: np.ndarray, params: dict[str, np.ndarray]) -> str:
@@ -148,12 +141,12 @@ def check_rnn_step(student: Student, rng: np.random.Generator) -> Iterable[CaseR
         label = f"rnn_step with x {x.shape}, h_prev {h_prev.shape} ({what})"
         got, error = _call(student, "rnn_step", x, h_prev, params)
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         hint = "with x = 0 and h_prev = 0 only the biases remain: are both added?" if zero else \
             _rnn_step_hint(got, x, h_prev, params)
         expected = _rnn_step_oracle(x, h_prev, params)
-        yield _weight(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), weight)
+        yield case_reweighted(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), weight)
 
 
 # ------------------------------------------------------------- 2 rnn_forward
@@ -162,7 +155,7 @@ def check_rnn_step(student: Student, rng: np.random.Generator) -> Iterable[CaseR
 def _rnn_layer_oracle(x: np.ndarray, h0: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
     with torch.no_grad():
         layer = _module(nn.RNN(x.shape[2], h0.shape[1], batch_first=True), params)
-        return layer(_t(x), _t(h0)[None])[0].numpy()
+        return layer(float64_tensor(x), float64_tensor(h0)[None])[0].numpy()
 
 
 def check_rnn_forward(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
@@ -174,7 +167,7 @@ def check_rnn_forward(student: Student, rng: np.random.Generator) -> Iterable[Ca
         label = f"rnn_forward on x {x.shape} with h0 {h0.shape} ({what})"
         got, error = _run(student, "rnn_forward_states", x, h0, params)
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         expected = _rnn_layer_oracle(x, h0, params)
         hint = "hs[:, t] is the state after step t; carry each new state into the next step"
@@ -184,7 +177,7 @@ def check_rnn_forward(student: Student, rng: np.random.Generator) -> Iterable[Ca
         elif _close(got, np.tanh(np.einsum("ntd,hd->nth", x, params["W_ih"]) + params["b_ih"]
                                   + (h0 @ params["W_hh"].T)[:, None] + params["b_hh"])):
             hint = "every step starts from h0: feed each new state into the next step"
-        yield _weight(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), weight)
+        yield case_reweighted(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), weight)
 
 
 # ------------------------------------------------------------ 3 rnn_backward
@@ -193,13 +186,13 @@ def check_rnn_forward(student: Student, rng: np.random.Generator) -> Iterable[Ca
 def _rnn_autograd(x: np.ndarray, h0: np.ndarray, params: dict[str, np.ndarray], dhs: np.ndarray,
                   *, through_time: bool = True) -> dict[str, np.ndarray]:
     """Gradients of sum(hs * dhs); with ``through_time=False`` the recurrence is cut (a wrong BPTT)."""
-    xt, h0t = _t(x, grad=True), _t(h0, grad=True)
+    xt, h0t = float64_tensor(x, grad=True), float64_tensor(h0, grad=True)
     if through_time:
         layer = _module(nn.RNN(x.shape[2], h0.shape[1], batch_first=True), params, grad=True)
         hs, _ = layer(xt, h0t[None])
         leaves = [layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0]
     else:
-        leaves = [_t(params[key], grad=True) for key in PARAM_KEYS]
+        leaves = [float64_tensor(params[key], grad=True) for key in PARAM_KEYS]
         w_ih, w_hh, b_ih, b_hh = leaves
         h, states = h0t, []
         for t in range(x.shape[1]):
@@ -207,7 +200,7 @@ def _rnn_autograd(x: np.ndarray, h0: np.ndarray, params: dict[str, np.ndarray], 
                 torch.tanh(xt[:, t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
             states.append(h)
         hs = torch.stack(states, dim=1)
-    grads = torch.autograd.grad((hs * _t(dhs)).sum(), [xt, h0t, *leaves])
+    grads = torch.autograd.grad((hs * float64_tensor(dhs)).sum(), [xt, h0t, *leaves])
     return dict(zip(("x", "h0", *PARAM_KEYS), (g.numpy() for g in grads), strict=True))
 
 
@@ -225,20 +218,20 @@ def _bptt_cases(student: Student, x: np.ndarray, h0: np.ndarray, params: dict[st
                 dhs: np.ndarray, where: str, keys: tuple[str, ...], weight: float) -> Iterable[CaseResult]:
     got, error = _run(student, "rnn_backward_grads", x, h0, params, dhs)
     if error:
-        yield _fail(f"rnn_backward {where}", error, weight * len(keys))
+        yield case_failed(f"rnn_backward {where}", error, weight * len(keys))
         return
     expected = _rnn_autograd(x, h0, params, dhs)
     cut = _rnn_autograd(x, h0, params, dhs, through_time=False)
     for key in keys:
         label = f"rnn_backward: d{key} {where}"
         if key not in got:
-            yield _fail(label, f"the gradient dict has no key {key!r}", weight)
+            yield case_failed(label, f"the gradient dict has no key {key!r}", weight)
             continue
         hint = _BPTT_HINTS[key]
         if x.shape[1] > 1 and _close(got[key], cut[key], 1e-10, 1e-7):
             hint = ("the gradient does not flow back through time: add (dL/da_{t+1}) @ W_hh to the gradient "
                     "at h_t")
-        yield _weight(compare_array(label, got[key], expected[key], atol=1e-10, rtol=1e-7, hint=hint), weight)
+        yield case_reweighted(compare_array(label, got[key], expected[key], atol=1e-10, rtol=1e-7, hint=hint), weight)
 
 
 def check_rnn_backward(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
@@ -267,7 +260,7 @@ def _clip_oracle(grads: dict[str, np.ndarray], max_norm: float) -> tuple[dict[st
     tensors = {key: torch.zeros(value.shape, dtype=torch.float64, requires_grad=True)
                for key, value in grads.items()}
     for key, tensor in tensors.items():
-        tensor.grad = _t(grads[key])
+        tensor.grad = float64_tensor(grads[key])
     total = nn.utils.clip_grad_norm_(list(tensors.values()), max_norm)
     return {key: tensor.grad.numpy() for key, tensor in tensors.items()}, float(total)
 
@@ -289,12 +282,12 @@ def check_clip(student: Student, rng: np.random.Generator) -> Iterable[CaseResul
     label = f"clip_grad_norm of {len(grads)} arrays above max_norm"
     got, error = _run(student, "clip_and_keep_input", grads, max_norm)
     if error:
-        yield _fail(label, error, 3.0)
+        yield case_failed(label, error, 3.0)
     else:
         clipped, total, after = got
         expected, expected_total = _clip_oracle(grads, max_norm)
         ok = abs(total - expected_total) <= 1e-9 * expected_total
-        yield _verdict(ok, f"{label} (total_norm)", "ok",
+        yield case_verdict(ok, f"{label} (total_norm)", "ok",
                        "total_norm is the L2 norm of all arrays together, before clipping", 0.5)
         per_array = {key: value * min(1.0, max_norm / (np.linalg.norm(value) + 1e-6))
                      for key, value in grads.items()}
@@ -304,10 +297,10 @@ def check_clip(student: Student, rng: np.random.Generator) -> Iterable[CaseResul
         keys_ok = set(clipped) == set(grads)
         ok = keys_ok and all(_close(clipped[key], expected[key], 1e-9, 1e-6) for key in grads)
         shapes = ", ".join(str(value.shape) for value in grads.values())
-        yield _verdict(ok, f"{label} (clipped arrays of shapes {shapes})", "ok",
+        yield case_verdict(ok, f"{label} (clipped arrays of shapes {shapes})", "ok",
                        hint if keys_ok else "return a dict with the same keys as grads", 2.0)
         ok = all(key in after and _close(after[key], grads[key], 0.0, 0.0) for key in grads)
-        yield _verdict(ok, f"{label} (input)", "left unchanged",
+        yield case_verdict(ok, f"{label} (input)", "left unchanged",
                        "the arrays passed in were changed: return new arrays instead", 0.5)
     grads = _random_grads(rng)
     norm = float(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
@@ -315,14 +308,14 @@ def check_clip(student: Student, rng: np.random.Generator) -> Iterable[CaseResul
     label = f"clip_grad_norm of {len(grads)} arrays below max_norm"
     got, error = _run(student, "clip_and_keep_input", grads, max_norm)
     if error:
-        yield _fail(label, error, 1.0)
+        yield case_failed(label, error, 1.0)
     else:
         clipped, total, _ = got
         ok = set(clipped) == set(grads) and all(_close(clipped[key], grads[key], 1e-12, 1e-12)
                                                 for key in grads)
-        yield _verdict(ok, label, "unchanged",
+        yield case_verdict(ok, label, "unchanged",
                        "gradients whose norm is below max_norm must stay as they are (never scale up)", 0.75)
-        yield _verdict(abs(total - norm) <= 1e-9 * norm, f"{label} (total_norm)", "ok",
+        yield case_verdict(abs(total - norm) <= 1e-9 * norm, f"{label} (total_norm)", "ok",
                        "total_norm should be returned even when nothing is clipped", 0.25)
 
 
@@ -336,15 +329,15 @@ def _preactivations(x: np.ndarray, h: np.ndarray, params: dict[str, np.ndarray])
 
 def _gates_oracle(x: np.ndarray, h: np.ndarray, params: dict[str, np.ndarray]) -> list[np.ndarray]:
     """The gates from torch, chunked in PyTorch's (i, f, g, o) order."""
-    w_ih, w_hh, b_ih, b_hh = (_t(params[key]) for key in PARAM_KEYS)
-    pre = _t(x) @ w_ih.T + b_ih + _t(h) @ w_hh.T + b_hh
+    w_ih, w_hh, b_ih, b_hh = (float64_tensor(params[key]) for key in PARAM_KEYS)
+    pre = float64_tensor(x) @ w_ih.T + b_ih + float64_tensor(h) @ w_hh.T + b_hh
     a_i, a_f, a_g, a_o = pre.chunk(4, dim=1)
     return [torch.sigmoid(a_i).numpy(), torch.sigmoid(a_f).numpy(), torch.tanh(a_g).numpy(),
             torch.sigmoid(a_o).numpy()]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return torch.sigmoid(_t(z)).numpy()
+    return torch.sigmoid(float64_tensor(z)).numpy()
 
 
 def _gate_sources(got: list[Any], x, h, params) -> list[tuple[str, int] | None]:
@@ -388,10 +381,10 @@ def check_lstm_gates(student: Student, rng: np.random.Generator) -> Iterable[Cas
         label = f"lstm_gates with x {x.shape}, h_prev {h_prev.shape}, W_ih {params['W_ih'].shape}"
         got, error = _call(student, "lstm_gates", x, h_prev, params)
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         if not (isinstance(got, (tuple, list)) and len(got) == 4):
-            yield _fail(label, "should return the four gates (i, f, g, o) as a tuple", weight)
+            yield case_failed(label, "should return the four gates (i, f, g, o) as a tuple", weight)
             continue
         expected = _gates_oracle(x, h_prev, params)
         if all(_close(g, e, 1e-10, 1e-8) for g, e in zip(got, expected, strict=True)):
@@ -400,7 +393,7 @@ def check_lstm_gates(student: Student, rng: np.random.Generator) -> Iterable[Cas
         hint = _gates_hint(list(got), x, h_prev, params)
         wrong = [name for name, g, e in zip(GATE_NAMES, got, expected, strict=True)
                  if not _close(g, e, 1e-10, 1e-8)]
-        yield _fail(label, f"wrong gate(s) {', '.join(wrong)} ({hint})", weight)
+        yield case_failed(label, f"wrong gate(s) {', '.join(wrong)} ({hint})", weight)
 
 
 # --------------------------------------------------------------- 6 lstm_step
@@ -409,7 +402,7 @@ def check_lstm_gates(student: Student, rng: np.random.Generator) -> Iterable[Cas
 def _lstm_step_oracle(x, h, c, params) -> tuple[np.ndarray, np.ndarray]:
     with torch.no_grad():
         cell = _module(nn.LSTMCell(x.shape[1], h.shape[1]), params)
-        h_new, c_new = cell(_t(x), (_t(h), _t(c)))
+        h_new, c_new = cell(float64_tensor(x), (float64_tensor(h), float64_tensor(c)))
     return h_new.numpy(), c_new.numpy()
 
 
@@ -424,12 +417,12 @@ def check_lstm_step(student: Student, rng: np.random.Generator) -> Iterable[Case
         label = f"lstm_step with x {x.shape}, h_prev and c_prev {h_prev.shape} ({what})"
         got, error = _call(student, "lstm_step", x, h_prev, c_prev, params)
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         try:
             h_got, c_got = _pair(got, "(h, c)")
         except ValueError as problem:
-            yield _fail(label, str(problem), weight)
+            yield case_failed(label, str(problem), weight)
             continue
         h_exp, c_exp = _lstm_step_oracle(x, h_prev, c_prev, params)
         o = _gates_oracle(x, h_prev, params)[3]
@@ -443,8 +436,8 @@ def check_lstm_step(student: Student, rng: np.random.Generator) -> Iterable[Case
             h_hint = "squash the cell state: h = o * tanh(c)"
         c_case = compare_array(f"{label} (c)", c_got, c_exp, atol=1e-10, rtol=1e-8, hint=c_hint)
         h_case = compare_array(f"{label} (h)", h_got, h_exp, atol=1e-10, rtol=1e-8, hint=h_hint)
-        yield _weight(c_case, weight / 2)
-        yield _weight(h_case, weight / 2)
+        yield case_reweighted(c_case, weight / 2)
+        yield case_reweighted(h_case, weight / 2)
 
 
 def _swap_g_o(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -463,11 +456,11 @@ def _lstm_layer_oracle(x, h0, c0, params) -> tuple[np.ndarray, np.ndarray]:
     """(hs from nn.LSTM, cs by stepping nn.LSTMCell with the same weights)."""
     with torch.no_grad():
         layer = _module(nn.LSTM(x.shape[2], h0.shape[1], batch_first=True), params)
-        hs, _ = layer(_t(x), (_t(h0)[None], _t(c0)[None]))
+        hs, _ = layer(float64_tensor(x), (float64_tensor(h0)[None], float64_tensor(c0)[None]))
         cell = _module(nn.LSTMCell(x.shape[2], h0.shape[1]), params)
-        h, c, cs = _t(h0), _t(c0), []
+        h, c, cs = float64_tensor(h0), float64_tensor(c0), []
         for t in range(x.shape[1]):
-            h, c = cell(_t(x[:, t]), (h, c))
+            h, c = cell(float64_tensor(x[:, t]), (h, c))
             cs.append(c)
     return hs.numpy(), torch.stack(cs, dim=1).numpy()
 
@@ -481,20 +474,20 @@ def check_lstm_forward(student: Student, rng: np.random.Generator) -> Iterable[C
         label = f"lstm_forward on x {x.shape} with h0, c0 {h0.shape} ({what})"
         got, error = _call(student, "lstm_forward", x, h0, c0, params)
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         try:
             hs, cs = _pair(got, "(hs, cs)")
         except ValueError as problem:
-            yield _fail(label, str(problem), weight)
+            yield case_failed(label, str(problem), weight)
             continue
         hs_exp, cs_exp = _lstm_layer_oracle(x, h0, c0, params)
         hint = "carry both h and c from step to step, starting from (h0, c0)"
         if steps > 1 and _close(hs, np.concatenate([h0[:, None], hs_exp[:, :-1]], axis=1)):
             hint = "off by one step: hs[:, t] is the state after reading x[:, t]"
         hs_case = compare_array(f"{label} (hs)", hs, hs_exp, atol=1e-10, rtol=1e-8, hint=hint)
-        yield _weight(hs_case, weight * 0.6)
-        yield _weight(compare_array(f"{label} (cs)", cs, cs_exp, atol=1e-10, rtol=1e-8,
+        yield case_reweighted(hs_case, weight * 0.6)
+        yield case_reweighted(compare_array(f"{label} (cs)", cs, cs_exp, atol=1e-10, rtol=1e-8,
                                     hint="cs[:, t] is the cell state after step t"), weight * 0.4)
 
 
@@ -514,21 +507,21 @@ def check_regressor(student: Student, rng: np.random.Generator) -> Iterable[Case
         label = f'SequenceRegressor({d}, {h}, cell="{cell}") on x {x.shape}'
         got, error = _run(student, "describe_regressor", d, h, cell, x, seed=int(rng.integers(0, 2**31 - 1)))
         if error:
-            yield _fail(label, error, 2.0)
+            yield case_failed(label, error, 2.0)
             continue
         batch = np.asarray(got["batch"], dtype=np.float64)
         ok = batch.shape == (n,) and bool(np.all(np.isfinite(batch)))
-        yield _verdict(ok, label, "output shape ok",
+        yield case_verdict(ok, label, "output shape ok",
                        f"forward should return a finite tensor of shape (N,) = ({n},)", 0.5)
-        yield _verdict(layer in got["modules"] and (cell == "rnn" or "RNN" not in got["modules"]), label,
+        yield case_verdict(layer in got["modules"] and (cell == "rnn" or "RNN" not in got["modules"]), label,
                        f"uses nn.{layer}", f'cell="{cell}" should use one nn.{layer} layer', 0.5)
-        yield _verdict(got["n_params"] == _expected_params(cell, d, h), label, "parameter count ok",
+        yield case_verdict(got["n_params"] == _expected_params(cell, d, h), label, "parameter count ok",
                        f"one nn.{layer}({d}, {h}) and one nn.Linear({h}, 1) read-out: no other parameters",
                        0.5)
         single = np.asarray(got["single"], dtype=np.float64)
         ok = ok and single.shape == batch.shape and bool(np.allclose(single, batch, atol=1e-5, rtol=1e-4))
         reads_all = ok and float(got["first_step"]) > 0.0
-        yield _verdict(ok and reads_all, label, "reads each sequence on its own, from its first step",
+        yield case_verdict(ok and reads_all, label, "reads each sequence on its own, from its first step",
                        "a sequence's prediction should depend on its own steps only, from the first one "
                        "to the last: batch_first=True, and read the state after the last step", 0.5)
 
@@ -541,12 +534,12 @@ def _trained_cases(student: Student, model: str, X: np.ndarray, y: np.ndarray, l
     total = 0.5 + sum(weight for _, _, weight in levels)
     got, error = _run(student, "predict_with", model, X)
     if error:
-        yield _fail(label, error, total)
+        yield case_failed(label, error, total)
         return
     pred = np.asarray(got, dtype=np.float64)
     if pred.shape != y.shape or not np.all(np.isfinite(pred)):
         count = y.shape[0]
-        yield _fail(label, f"predict({model}, X) should return {count} finite numbers, shape ({count},)",
+        yield case_failed(label, f"predict({model}, X) should return {count} finite numbers, shape ({count},)",
                     total)
         return
     yield CaseResult(True, f"{label}: predictions have the right shape", 0.5)

@@ -20,7 +20,16 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
-from dlcourse.checking import CaseResult, Student, StudentError, compare_array
+from dlcourse.checking import (
+    CaseResult,
+    Student,
+    StudentError,
+    case_failed,
+    case_reweighted,
+    case_verdict,
+    compare_array,
+    float64_tensor,
+)
 from dlcourse.types import Check
 from dlcourse_vae.data import load_digits_split
 
@@ -65,18 +74,6 @@ def _on_tensors(student: Student, name: str, *args: Any, **kwargs: Any) -> tuple
     return _run(student, "call_on_tensors", name, *args, student_name=name, **kwargs)
 
 
-def _fail(label: str, error: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(False, f"{label}: {error}", weight)
-
-
-def _verdict(ok: bool, label: str, good: str, bad: str, weight: float = 1.0) -> CaseResult:
-    return CaseResult(bool(ok), f"{label}: {good if ok else bad}", weight)
-
-
-def _weight(result: CaseResult, weight: float) -> CaseResult:
-    return CaseResult(result.passed, result.message, weight)
-
-
 def _array(got: Any) -> np.ndarray | None:
     try:
         return np.asarray(got, dtype=np.float64)
@@ -99,23 +96,19 @@ def _same(value: float, expected: float, atol: float = 1e-10, rtol: float = 1e-8
     return bool(np.isfinite(value)) and abs(value - expected) <= atol + rtol * abs(expected)
 
 
-def _t(array: Any, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
-
-
 def _scalar_case(label: str, got: Any, expected: float, hints: list[tuple[float, str]], default: str,
                  weight: float, nonfinite: str = "") -> CaseResult:
     """Judge a function that should return one number; name the likely mistake."""
     value = _scalar(got)
     if value is None:
         shape = np.shape(got) if _array(got) is not None else type(got).__name__
-        return _fail(label, f"returned {shape}; expected a single number (a 0-d tensor)", weight)
+        return case_failed(label, f"returned {shape}; expected a single number (a 0-d tensor)", weight)
     if not np.isfinite(value):
-        return _fail(label, f"the result is NaN or inf{f' ({nonfinite})' if nonfinite else ''}", weight)
+        return case_failed(label, f"the result is NaN or inf{f' ({nonfinite})' if nonfinite else ''}", weight)
     if _same(value, expected):
         return CaseResult(True, f"{label}: ok", weight)
     hint = next((text for candidate, text in hints if _same(value, candidate, 1e-9, 1e-7)), default)
-    return _fail(label, f"wrong value ({hint})", weight)
+    return case_failed(label, f"wrong value ({hint})", weight)
 
 
 # ------------------------------------------------------------------ 1 encoder
@@ -130,10 +123,10 @@ def _encoder_shapes(in_dim: int, hidden_dim: int, latent_dim: int) -> dict[str, 
 
 
 def _encoder_oracle(state: dict[str, np.ndarray], x: np.ndarray, relu: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    h = F.linear(_t(x), _t(state["hidden.weight"]), _t(state["hidden.bias"]))
+    h = F.linear(float64_tensor(x), float64_tensor(state["hidden.weight"]), float64_tensor(state["hidden.bias"]))
     h = torch.relu(h) if relu else h
-    mu = F.linear(h, _t(state["mu.weight"]), _t(state["mu.bias"]))
-    logvar = F.linear(h, _t(state["logvar.weight"]), _t(state["logvar.bias"]))
+    mu = F.linear(h, float64_tensor(state["mu.weight"]), float64_tensor(state["mu.bias"]))
+    logvar = F.linear(h, float64_tensor(state["logvar.weight"]), float64_tensor(state["logvar.bias"]))
     return mu.numpy(), logvar.numpy()
 
 
@@ -143,16 +136,16 @@ def check_encoder(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
     shapes = _encoder_shapes(D, H, Z)
     got, error = _run(student, "encoder_parameters", D, H, Z, student_name="Encoder")
     if error:
-        yield _fail(label, error, 5.0)
+        yield case_failed(label, error, 5.0)
         return
     named = {str(name): tuple(int(n) for n in np.ravel(shape)) for name, shape in got.items()}
     if set(named) != set(shapes):
-        yield _fail(label, f"its parameters are {sorted(named)}: use exactly three nn.Linear layers "
+        yield case_failed(label, f"its parameters are {sorted(named)}: use exactly three nn.Linear layers "
                     "named hidden, mu and logvar", 5.0)
         return
     wrong = sorted(name for name in shapes if named[name] != shapes[name])
     if wrong:
-        yield _fail(label, f"wrong shape of {', '.join(wrong)}: hidden maps in_dim to hidden_dim, "
+        yield case_failed(label, f"wrong shape of {', '.join(wrong)}: hidden maps in_dim to hidden_dim, "
                     "mu and logvar map hidden_dim to latent_dim", 5.0)
         return
     yield CaseResult(True, f"{label}: layers ok", 1.0)
@@ -166,16 +159,16 @@ def check_encoder(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
         case = f"{label} on a ({N}, {D}) batch ({what})"
         got, error = _run(student, "encoder_forward", D, H, Z, state, x, student_name="Encoder")
         if error:
-            yield _fail(case, error, 2.0)
+            yield case_failed(case, error, 2.0)
             continue
         got_mu, got_logvar = got
         if _close(got_mu, logvar) and _close(got_logvar, mu) and not _close(mu, logvar):
-            yield _fail(case, "mu and logvar are swapped: return the pair (mu, logvar)", 2.0)
+            yield case_failed(case, "mu and logvar are swapped: return the pair (mu, logvar)", 2.0)
             continue
         hint = "mu is the mu head applied to ReLU(hidden(x))"
         if _close(got_mu, mu_linear):
             hint = "apply a ReLU to the hidden layer before both heads"
-        yield _weight(compare_array(f"{case}: mu", got_mu, mu, atol=1e-10, rtol=1e-8, hint=hint), 1.0)
+        yield case_reweighted(compare_array(f"{case}: mu", got_mu, mu, atol=1e-10, rtol=1e-8, hint=hint), 1.0)
         hint = "logvar is the logvar head applied to ReLU(hidden(x)), with no activation"
         if _close(got_logvar, logvar_linear):
             hint = "apply a ReLU to the hidden layer before both heads"
@@ -183,7 +176,7 @@ def check_encoder(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
             hint = "return the log-variance itself: no exp after the logvar head"
         elif _close(got_logvar, mu):
             hint = "logvar must come from its own head, self.logvar"
-        yield _weight(compare_array(f"{case}: logvar", got_logvar, logvar, atol=1e-10, rtol=1e-8, hint=hint), 1.0)
+        yield case_reweighted(compare_array(f"{case}: logvar", got_logvar, logvar, atol=1e-10, rtol=1e-8, hint=hint), 1.0)
 
 
 # ------------------------------------------------------------ 2 reparameterise
@@ -204,29 +197,29 @@ def _reparameterize_gradient_cases(student: Student, rng: np.random.Generator) -
     label = f"reparameterize on ({N}, {Z}) tensors"
     got, error = _run(student, "reparameterize_gradients", mu, logvar, weights, student_name="reparameterize")
     if error:
-        yield _fail(label, error, 2.5)
+        yield case_failed(label, error, 2.5)
         return
     z = _array(got["z"])
     shape_ok = z is not None and z.shape == mu.shape
-    yield _verdict(shape_ok, label, "shape ok", f"z has shape {np.shape(got['z'])}; it should have the shape of mu", 0.5)
+    yield case_verdict(shape_ok, label, "shape ok", f"z has shape {np.shape(got['z'])}; it should have the shape of mu", 0.5)
     cut = "autograd does not reach {}: build z from mu and logvar with torch operations " \
           "(no .detach(), torch.no_grad() or NumPy)"
     if not got["reaches_mu"]:
-        yield _fail(f"{label}: gradient to mu", cut.format("mu"), 1.0)
+        yield case_failed(f"{label}: gradient to mu", cut.format("mu"), 1.0)
     else:
         hint = _zero_gradient_hint(got["grad_mu"], "z = mu + std * eps, so dz/dmu = 1")
-        yield _weight(compare_array(f"{label}: gradient to mu", got["grad_mu"], weights,
+        yield case_reweighted(compare_array(f"{label}: gradient to mu", got["grad_mu"], weights,
                                     atol=1e-12, rtol=1e-10, hint=hint), 1.0)
     if not got["reaches_logvar"]:
-        yield _fail(f"{label}: gradient to logvar", cut.format("logvar"), 1.0)
+        yield case_failed(f"{label}: gradient to logvar", cut.format("logvar"), 1.0)
     elif not shape_ok:
-        yield _fail(f"{label}: gradient to logvar", "cannot be checked while z has the wrong shape", 1.0)
+        yield case_failed(f"{label}: gradient to logvar", "cannot be checked while z has the wrong shape", 1.0)
     else:
         expected = 0.5 * weights * (z - mu)  # dz/dlogvar = 0.5 * std * eps = 0.5 * (z - mu)
         hint = _zero_gradient_hint(got["grad_logvar"], "std = exp(0.5 * logvar), so dz/dlogvar = 0.5 * std * eps")
         if _close(got["grad_logvar"], 2.0 * expected):
             hint = "this is the gradient of z = mu + exp(logvar) * eps: the standard deviation is exp(0.5 * logvar)"
-        yield _weight(compare_array(f"{label}: gradient to logvar", got["grad_logvar"], expected,
+        yield case_reweighted(compare_array(f"{label}: gradient to logvar", got["grad_logvar"], expected,
                                     atol=1e-10, rtol=1e-8, hint=hint), 1.0)
 
 
@@ -248,26 +241,26 @@ def _reparameterize_statistics_cases(student: Student, rng: np.random.Generator)
     label = f"reparameterize statistics over {M} draws of a ({K}, {Z}) batch"
     got, error = _on_tensors(student, "reparameterize", np.tile(mu, (M, 1)), np.tile(logvar, (M, 1)))
     if error:
-        yield _fail(label, error, 2.5)
+        yield case_failed(label, error, 2.5)
         return
     z = _array(got)
     if z is None or z.shape != (M * K, Z):
-        yield _fail(label, f"returned shape {np.shape(got)}, expected {(M * K, Z)}", 2.5)
+        yield case_failed(label, f"returned shape {np.shape(got)}, expected {(M * K, Z)}", 2.5)
         return
     if not np.all(np.isfinite(z)):
-        yield _fail(label, "the samples contain NaN or inf", 2.5)
+        yield case_failed(label, "the samples contain NaN or inf", 2.5)
         return
     draws = z.reshape(M, K, Z)
     mean, std = draws.mean(axis=0), draws.std(axis=0, ddof=1)
     mean_ok = bool(np.all(np.abs(mean - mu) <= STAT_TOLERANCE * sigma / np.sqrt(M)))
-    yield _verdict(mean_ok, label, "mean ok", "the samples' mean should be mu: z = mu + std * eps with eps ~ N(0, I)")
+    yield case_verdict(mean_ok, label, "mean ok", "the samples' mean should be mu: z = mu + std * eps with eps ~ N(0, I)")
     tol = STAT_TOLERANCE * sigma / np.sqrt(2 * (M - 1))
     std_ok = bool(np.all(np.abs(std - sigma) <= tol))
-    yield _verdict(std_ok, label, "standard deviation ok", _spread_hint(std, sigma, logvar, tol))
+    yield case_verdict(std_ok, label, "standard deviation ok", _spread_hint(std, sigma, logvar, tol))
     eps = ((draws - mu) / sigma).reshape(M * K, Z)
     corr = np.corrcoef(eps, rowvar=False)
     independent = bool(np.all(np.abs(corr[~np.eye(Z, dtype=bool)]) <= STAT_TOLERANCE / np.sqrt(M * K)))
-    yield _verdict(independent, label, "dimensions independent",
+    yield case_verdict(independent, label, "dimensions independent",
                    "the noise is correlated across latent dimensions: draw an independent eps for every entry "
                    "(torch.randn_like(mu))", 0.5)
 
@@ -280,10 +273,10 @@ def check_reparameterize(student: Student, rng: np.random.Generator) -> Iterable
     first, error = _on_tensors(student, "reparameterize", np.zeros(shape), np.zeros(shape))
     second, error = (None, error) if error else _on_tensors(student, "reparameterize", np.zeros(shape), np.zeros(shape))
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
         same = _close(first, second, 0.0, 0.0)
-        yield _verdict(not same, label, "fresh noise",
+        yield case_verdict(not same, label, "fresh noise",
                        "both calls gave the same z: draw new noise at every call (do not reseed inside)", 0.5)
 
 
@@ -292,7 +285,7 @@ def check_reparameterize(student: Student, rng: np.random.Generator) -> Iterable
 
 def _kl_oracle(mu: np.ndarray, logvar: np.ndarray) -> float:
     """KL(q || N(0, I)) summed over latent dims, averaged over the batch (float64, torch.distributions)."""
-    mu_t, logvar_t = _t(mu), _t(logvar)
+    mu_t, logvar_t = float64_tensor(mu), float64_tensor(logvar)
     q = Normal(mu_t, torch.exp(0.5 * logvar_t))
     p = Normal(torch.zeros_like(mu_t), torch.ones_like(mu_t))
     return float(kl_divergence(q, p).sum(dim=-1).mean())
@@ -316,7 +309,7 @@ def _kl_value_case(student: Student, mu: np.ndarray, logvar: np.ndarray, what: s
     label = f"gaussian_kl on ({mu.shape[0]}, {mu.shape[1]}) inputs ({what})"
     got, error = _on_tensors(student, "gaussian_kl", mu, logvar)
     if error:
-        return _fail(label, error, weight)
+        return case_failed(label, error, weight)
     default = "0.5 * sum over latent dims of (mu**2 + exp(logvar) - 1 - logvar), mean over the batch"
     if what == "at the prior":
         default = "the KL of the prior to itself must be 0: check the -1 and the signs"
@@ -341,19 +334,19 @@ def check_kl(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]
     label = f"gradients of gaussian_kl on ({N}, {Z}) inputs"
     got, error = _run(student, "kl_gradients", mu, logvar, student_name="gaussian_kl")
     if error:
-        yield _fail(label, error, 1.0)
+        yield case_failed(label, error, 1.0)
         return
     if not got["differentiable"]:
-        yield _fail(label, "autograd cannot differentiate the result: build it with torch operations "
+        yield case_failed(label, "autograd cannot differentiate the result: build it with torch operations "
                     "(no .item(), float() or NumPy)", 1.0)
         return
-    mu_t, logvar_t = _t(mu, grad=True), _t(logvar, grad=True)
+    mu_t, logvar_t = float64_tensor(mu, grad=True), float64_tensor(logvar, grad=True)
     q = Normal(mu_t, torch.exp(0.5 * logvar_t))
     kl = kl_divergence(q, Normal(torch.zeros_like(mu_t), torch.ones_like(mu_t))).sum(dim=-1).mean()
     grad_mu, grad_logvar = (g.numpy() for g in torch.autograd.grad(kl, [mu_t, logvar_t]))
     ok_mu = _close(got["grad_mu"], grad_mu, 1e-12, 1e-9)
     ok_logvar = _close(got["grad_logvar"], grad_logvar, 1e-12, 1e-9)
-    yield _verdict(ok_mu and ok_logvar, label, "ok",
+    yield case_verdict(ok_mu and ok_logvar, label, "ok",
                    "the gradients with respect to mu and logvar are wrong: fix the value first", 1.0)
 
 
@@ -361,7 +354,7 @@ def check_kl(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]
 
 
 def _bce_sum(x: np.ndarray, logits: np.ndarray) -> float:
-    return float(F.binary_cross_entropy_with_logits(_t(logits), _t(x), reduction="sum"))
+    return float(F.binary_cross_entropy_with_logits(float64_tensor(logits), float64_tensor(x), reduction="sum"))
 
 
 def _loss_case(student: Student, rng: np.random.Generator, what: str, weight: float) -> CaseResult:
@@ -383,7 +376,7 @@ def _loss_case(student: Student, rng: np.random.Generator, what: str, weight: fl
     label = f"vae_loss on a ({N}, {D}) batch, latent_dim {Z} ({what})"
     got, error = _on_tensors(student, "vae_loss", x, logits, mu, logvar, beta=beta)
     if error:
-        return _fail(label, error, weight)
+        return case_failed(label, error, weight)
     reconstruction, kl = _bce_sum(x, logits) / N, _kl_oracle(mu, logvar)
     hints = [
         (reconstruction / D + beta * kl, "sum the binary cross-entropy over the pixels, do not average it"),
@@ -424,15 +417,15 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
     label = f"the trained `vae` on {N} held-out digits"
     got, error = _run(student, "trained_encode", X, student_name="vae.encoder", function=False)
     if error:
-        yield _fail(label, error, 5.0)
+        yield case_failed(label, error, 5.0)
         return
     mu, logvar = (_array(part) for part in got)
     if mu is None or logvar is None or mu.shape != (N, 2) or logvar.shape != (N, 2):
-        yield _fail(label, f"the encoder returned mu {np.shape(got[0])} and logvar {np.shape(got[1])}; "
+        yield case_failed(label, f"the encoder returned mu {np.shape(got[0])} and logvar {np.shape(got[1])}; "
                     f"expected ({N}, 2) each (latent_dim=2)", 5.0)
         return
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(logvar))):
-        yield _fail(label, "the encoder returned NaN or inf", 5.0)
+        yield case_failed(label, "the encoder returned NaN or inf", 5.0)
         return
     yield CaseResult(True, f"{label}: encoder output shapes ok", 0.5)
 
@@ -442,7 +435,7 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
     logits = _array(got)
     if error or logits is None or logits.shape != (ELBO_SAMPLES * N, X.shape[1]):
         problem = error or f"vae.decoder returned shape {np.shape(got)} for {ELBO_SAMPLES * N} codes"
-        yield _fail(label, problem, 3.0)
+        yield case_failed(label, problem, 3.0)
     else:
         reconstruction = _bce_sum(np.tile(X, (ELBO_SAMPLES, 1)), logits) / (ELBO_SAMPLES * N)
         kl = _kl_oracle(mu, logvar)
@@ -458,11 +451,11 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
     got, error = _run(student, "trained_encode", X_train, student_name="vae.encoder", function=False)
     train_mu = None if error else _array(got[0])
     if error or train_mu is None or train_mu.shape != (len(X_train), 2) or not np.all(np.isfinite(train_mu)):
-        yield _fail(label, error or "the codes of the training digits have the wrong shape or are not finite", 1.0)
+        yield case_failed(label, error or "the codes of the training digits have the wrong shape or are not finite", 1.0)
     else:
         accuracy = _knn_accuracy(train_mu, y_train, mu, y)
         ok = accuracy >= MIN_KNN_ACCURACY
-        yield _verdict(
+        yield case_verdict(
             ok, label,
             f"{accuracy:.0%} of held-out codes lie among training codes of the same class",
             f"only {accuracy:.0%} of held-out codes lie among training codes of the same class "
@@ -474,11 +467,11 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
     got, error = _run(student, "trained_history", student_name="history", function=False)
     history = _array(got)
     if error:
-        yield _fail("the training history", error, 0.5)
+        yield case_failed("the training history", error, 0.5)
     else:
         ok = history is not None and history.size >= 2 and bool(np.all(np.isfinite(history))) \
             and history[-1] < history[0]
-        yield _verdict(ok, "the training history", "the loss decreased",
+        yield case_verdict(ok, "the training history", "the loss decreased",
                        "history should hold the finite mean loss of each epoch, decreasing over training", 0.5)
 
 
@@ -486,7 +479,7 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return torch.sigmoid(_t(a)).numpy()
+    return torch.sigmoid(float64_tensor(a)).numpy()
 
 
 def check_sample(student: Student, rng: np.random.Generator) -> Iterable[CaseResult]:
@@ -500,25 +493,25 @@ def check_sample(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
     label = f"decode with a linear decoder ({Z} -> {D}) on {N} codes"
     got, error = _run(student, "decode_with_linear", W, b, z, student_name="decode")
     if error:
-        yield _fail(label, error, 1.0)
+        yield case_failed(label, error, 1.0)
     else:
         hint = "return sigmoid(decoder(z))"
         if _close(got, logits, 1e-5, 1e-4):
             hint = "these are logits: apply torch.sigmoid to get probabilities"
-        yield _weight(compare_array(label, got, _sigmoid(logits), atol=1e-6, rtol=1e-5, hint=hint), 1.0)
+        yield case_reweighted(compare_array(label, got, _sigmoid(logits), atol=1e-6, rtol=1e-5, hint=hint), 1.0)
 
     n = 4000
     label = f"sample(decoder, {n}, {Z}) with a linear decoder ({Z} -> {D})"
     got, error = _run(student, "sample_with_linear", W, b, n, student_name="sample")
     if error:
-        yield _fail(label, error, 2.0)
+        yield case_failed(label, error, 2.0)
         return
     p = _array(got)
     if p is None or p.shape != (n, D):
-        yield _fail(label, f"returned shape {np.shape(got)}; expected (n, D) = {(n, D)}", 2.0)
+        yield case_failed(label, f"returned shape {np.shape(got)}; expected (n, D) = {(n, D)}", 2.0)
         return
     if not (np.all(np.isfinite(p)) and np.all(p >= 0) and np.all(p <= 1)):
-        yield _fail(label, "the values should be probabilities in [0, 1]: decode the codes with your decode", 2.0)
+        yield case_failed(label, "the values should be probabilities in [0, 1]: decode the codes with your decode", 2.0)
         return
     yield CaseResult(True, f"{label}: shape ok", 0.5)
     p = np.clip(p, 1e-7, 1 - 1e-7)
@@ -526,7 +519,7 @@ def check_sample(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
     codes, *_ = np.linalg.lstsq(W, target.T, rcond=None)
     codes = codes.T
     if np.max(np.abs(codes @ W.T - target)) > 1e-2:
-        yield _fail(label, "these are not outputs of the decoder: pass each code through decode(decoder, z)", 1.5)
+        yield case_failed(label, "these are not outputs of the decoder: pass each code through decode(decoder, z)", 1.5)
         return
     mean, std = codes.mean(axis=0), codes.std(axis=0, ddof=1)
     ok = bool(np.all(np.abs(mean) <= STAT_TOLERANCE / np.sqrt(n))
@@ -539,7 +532,7 @@ def check_sample(student: Student, rng: np.random.Generator) -> Iterable[CaseRes
         hint = "torch.rand draws from U(0, 1): the prior N(0, I) needs torch.randn"
     elif np.all(std < 1e-3):
         hint = "all codes are the same: draw a fresh code for every sample"
-    yield _verdict(ok, label, "the codes follow the prior", hint, 1.5)
+    yield case_verdict(ok, label, "the codes follow the prior", hint, 1.5)
 
 
 # --------------------------------------------------------------- 7 interpolate
@@ -554,7 +547,7 @@ def check_interpolate(student: Student, rng: np.random.Generator) -> Iterable[Ca
         label = f"interpolate between two ({Z},) codes in {steps} steps"
         got, error = _on_tensors(student, "interpolate", z_a, z_b, steps)
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         hint = "row k should be z_a + t_k (z_b - z_a) with t_k = k / (steps - 1)"
         if _close(got, z_a + np.linspace(0.0, 1.0, steps, endpoint=False)[:, None] * (z_b - z_a)):
@@ -563,7 +556,7 @@ def check_interpolate(student: Student, rng: np.random.Generator) -> Iterable[Ca
             hint = "the path should start at z_a and end at z_b"
         elif _close(got, expected.T):
             hint = "one code per row: the shape is (steps, latent_dim)"
-        yield _weight(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), weight)
+        yield case_reweighted(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), weight)
 
     # a float32 path is what a float32 decoder accepts: float64 codes would make it raise
     Z, steps = int(rng.integers(1, 7)), int(rng.integers(3, 9))
@@ -571,10 +564,10 @@ def check_interpolate(student: Student, rng: np.random.Generator) -> Iterable[Ca
     label = f"interpolate between two float32 ({Z},) codes in {steps} steps"
     got, error = _on_tensors(student, "interpolate", z_a, z_b, steps)
     if error:
-        yield _fail(label, error, 0.5)
+        yield case_failed(label, error, 0.5)
     else:
         dtype = getattr(got, "dtype", None)
-        yield _verdict(dtype == np.float32, label, "dtype kept",
+        yield case_verdict(dtype == np.float32, label, "dtype kept",
                        f"returned dtype {dtype}: keep the dtype of z_a (e.g. torch.linspace(..., dtype=z_a.dtype))",
                        0.5)
 
@@ -591,12 +584,12 @@ def check_arithmetic(student: Student, rng: np.random.Generator) -> Iterable[Cas
     label = f"class_means of ({N}, {Z}) codes with {C} classes"
     got, error = _on_tensors(student, "class_means", mu, labels, num_classes=C)
     if error:
-        yield _fail(label, error, 1.5)
+        yield case_failed(label, error, 1.5)
     else:
         hint = "row c should be the mean of the rows of mu labelled c"
         if _close(got, np.stack([mu[labels == c].sum(axis=0) for c in range(C)])):
             hint = "these are sums: divide by the number of codes in each class"
-        yield _weight(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), 1.5)
+        yield case_reweighted(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), 1.5)
 
     M = int(rng.integers(1, 8))
     z, means = rng.normal(size=(M, Z)), rng.normal(size=(C, Z))
@@ -609,14 +602,14 @@ def check_arithmetic(student: Student, rng: np.random.Generator) -> Iterable[Cas
         kwargs = {} if alpha is None else {"alpha": alpha}
         got, error = _on_tensors(student, "latent_shift", z, means, source, target, **kwargs)
         if error:
-            yield _fail(label, error, weight)
+            yield case_failed(label, error, weight)
             continue
         hint = "the result is z + alpha * (means[target] - means[source])"
         if _close(got, z - step * (means[target] - means[source])):
             hint = "the direction points from the source class mean to the target class mean"
         elif alpha is not None and _close(got, z + (means[target] - means[source])):
             hint = "alpha should scale the step"
-        yield _weight(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), weight)
+        yield case_reweighted(compare_array(label, got, expected, atol=1e-10, rtol=1e-8, hint=hint), weight)
 
 
 CHECKS: list[Check] = [
