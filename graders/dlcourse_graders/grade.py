@@ -72,10 +72,11 @@ def grade_assignment(
     chosen = choose_students(course, assignment, students)
     hooks = hooks or Hooks.load(course)
     db_url = course_config(course).db_url
-    store = StatusStore(db_url)
     results: list[SubmissionResult] = []
-    try:
-        with run_lock(course, assignment, db_url):
+    with run_lock(course, assignment, db_url):
+        # inside the lock: on an empty database the first run creates the tables, and two runs must not race
+        store = StatusStore(db_url)
+        try:
             if engine is not None:
                 for index, student in enumerate(chosen, start=1):
                     result = engine.grade(course, assignment, student)
@@ -87,8 +88,8 @@ def grade_assignment(
             else:
                 results = _grade_jobs(course, assignment, chosen, executor, limits, wall_limit, force, hooks,
                                       store, progress, device, gpu_slots)
-    finally:
-        store.close()
+        finally:
+            store.close()
     hooks.grading_finished(results, course)
     return results
 
