@@ -24,13 +24,12 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_autoencoders import data, drivers, widgets  # noqa: E402
 from dlcourse_autoencoders.hidden.checks import CHECKS  # noqa: E402
+from topic_support import SOLUTION_REGION, assert_student_safe, with_source  # noqa: E402
 
 PACKAGE = Path(dlcourse_autoencoders.__file__).parent
 ASSIGNMENT = PACKAGE / "notebooks" / "autoencoders.py"
 LESSON = PACKAGE / "notebooks" / "lesson.py"
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
-SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.S | re.M)
-LEAK = re.compile(r"\d\.\d{4,}|\d{5,}|array\(|tensor\(|\[\s*-?\d")
 CPU_BUDGET = 20.0  # seconds of CPU for the solution notebook, single-threaded
 
 
@@ -65,18 +64,6 @@ def _exec_cells(sources, namespace=None) -> dict:
         for source in sources:
             exec(compile(source, "<notebook cell>", "exec"), namespace)
     return namespace
-
-
-def _with(namespace: dict, source: str) -> dict:
-    """A copy of ``namespace`` in which ``source`` (a wrong version) is executed."""
-    changed = dict(namespace)
-    exec(source, changed)
-    return changed
-
-
-def _assert_student_safe(cases):
-    for case in cases:
-        assert not LEAK.search(case.message), f"message may reveal values: {case.message!r}"
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +122,7 @@ def test_reference_passes_every_check(solution, check_id, seed, monkeypatch):
     failed = [case.message for case in cases if not case.passed]
     assert not failed, failed
     assert len(cases) >= 2, "each check should have several cases"
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_checks_are_fast(solution):
@@ -370,11 +357,11 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = run_check(CHECKS_BY_ID[check_id], InKernelStudent(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID[check_id], InKernelStudent(with_source(solution, source)))
     assert score_cases(cases) < 1, name
     messages = " | ".join(case.message for case in cases if not case.passed)
     assert hint in messages, messages
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_missing_function_is_reported(solution):
@@ -389,16 +376,16 @@ def test_missing_function_is_reported(solution):
 
 def test_partial_credit(solution):
     # only the gradient is wrong: the value cases still earn their share
-    wrong = _with(solution, WRONG["KL gradient without 1/N"][1])
+    wrong = with_source(solution, WRONG["KL gradient without 1/N"][1])
     assert 0 < score_cases(run_check(CHECKS_BY_ID["autoencoders.kl_sparsity"], InKernelStudent(wrong))) < 1
     # a denoiser whose loss adds no noise fails the noise cases but not the noise-free one
-    no_noise = _with(solution, "def denoising_loss(model, xb, noise_std=0.3):\n"
+    no_noise = with_source(solution, "def denoising_loss(model, xb, noise_std=0.3):\n"
                                "    return ((model(xb) - xb) ** 2).mean()\n")
     assert 0 < score_cases(run_check(CHECKS_BY_ID["autoencoders.denoising"], InKernelStudent(no_noise))) < 1
 
 
 def test_driver_errors_name_the_students_function(solution):
-    broken = _with(solution, "def build_autoencoder(n_in, n_code, hidden=(), code_activation=None):\n"
+    broken = with_source(solution, "def build_autoencoder(n_in, n_code, hidden=(), code_activation=None):\n"
                              "    raise ValueError('oops')\n")
     cases = run_check(CHECKS_BY_ID["autoencoders.architecture"], InKernelStudent(broken))
     assert all("`build_autoencoder` raised ValueError: oops" in case.message for case in cases)

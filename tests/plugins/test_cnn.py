@@ -24,13 +24,12 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_cnn import data, widgets  # noqa: E402
 from dlcourse_cnn.hidden.checks import CHECKS  # noqa: E402
+from topic_support import SOLUTION_REGION, assert_student_safe, release_source, with_source  # noqa: E402
 
 PACKAGE = Path(dlcourse_cnn.__file__).parent
 ASSIGNMENT = PACKAGE / "notebooks" / "cnn.py"
 LESSON = PACKAGE / "notebooks" / "lesson.py"
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
-SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.S | re.M)
-LEAK = re.compile(r"\d\.\d{4,}|\d{5,}|array\(|\[\s*-?\d")
 
 
 # ----------------------------------------------------------------- helpers
@@ -40,27 +39,6 @@ def _code_cells(path: Path, *, tests: bool = False):
     for cell in jupytext.read(path).cells:
         if cell.cell_type == "code" and (tests or cell.metadata.get("nbgrader") != "tests"):
             yield cell
-
-
-def _release_source(source: str) -> str:
-    """What nbgrader leaves of a solution cell in the student's release."""
-    def stub(match):
-        indent = match.group(1)
-        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
-
-    return SOLUTION_REGION.sub(stub, source)
-
-
-def _with(namespace: dict, source: str) -> dict:
-    """A copy of ``namespace`` in which ``source`` (a wrong version) is executed."""
-    changed = dict(namespace)
-    exec(source, changed)
-    return changed
-
-
-def _assert_student_safe(cases):
-    for case in cases:
-        assert not LEAK.search(case.message), f"message may reveal values: {case.message!r}"
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +69,7 @@ def release() -> dict:
     namespace: dict = {}
     with contextlib.redirect_stdout(io.StringIO()):
         for cell in _code_cells(ASSIGNMENT):
-            exec(_release_source(cell.source), namespace)
+            exec(release_source(cell.source), namespace)
     return namespace
 
 
@@ -113,7 +91,7 @@ def test_reference_passes_every_check(solution, check_id, seed, monkeypatch):
     failed = [case.message for case in cases if not case.passed]
     assert not failed, failed
     assert len(cases) >= 3, "each check should have several cases"
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_checks_are_fast(solution):
@@ -292,11 +270,11 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = run_check(CHECKS_BY_ID[check_id], InKernelStudent(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID[check_id], InKernelStudent(with_source(solution, source)))
     assert score_cases(cases) < 1, name
     messages = " | ".join(case.message for case in cases if not case.passed)
     assert hint in messages, messages
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_missing_function_is_reported(solution):
@@ -310,11 +288,11 @@ def test_missing_function_is_reported(solution):
 def test_partial_credit(solution):
     # only the overlapping-window cases fail when the max-pool gradient is assigned, not accumulated
     wrong = WRONG["max-pool backward without accumulation"][1]
-    cases = run_check(CHECKS_BY_ID["cnn.pool_backward"], InKernelStudent(_with(solution, wrong)))
+    cases = run_check(CHECKS_BY_ID["cnn.pool_backward"], InKernelStudent(with_source(solution, wrong)))
     assert 0.5 < score_cases(cases) < 1
     # a right conv2d_fast that is too slow keeps the correctness cases
     slow = WRONG["conv2d_fast that is the loop version"][1]
-    cases = run_check(CHECKS_BY_ID["cnn.conv2d_fast"], InKernelStudent(_with(solution, slow)))
+    cases = run_check(CHECKS_BY_ID["cnn.conv2d_fast"], InKernelStudent(with_source(solution, slow)))
     assert score_cases(cases) == pytest.approx(0.75)
 
 

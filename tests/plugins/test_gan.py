@@ -26,13 +26,12 @@ from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # 
 from dlcourse_gan import data, drivers, widgets  # noqa: E402
 from dlcourse_gan.hidden import checks as hidden  # noqa: E402
 from dlcourse_gan.hidden.checks import CHECKS  # noqa: E402
+from topic_support import SOLUTION_REGION, assert_student_safe, release_source, with_source  # noqa: E402
 
 NOTEBOOKS = Path(dlcourse_gan.__file__).parent / "notebooks"
 ASSIGNMENT = NOTEBOOKS / "gan.py"
 LESSON = NOTEBOOKS / "lesson.py"
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
-SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.S | re.M)
-LEAK = re.compile(r"\d\.\d{4,}|\d{5,}|array\(|\[\s*-?\d")
 
 
 # ----------------------------------------------------------------- helpers
@@ -47,29 +46,8 @@ def _code_cells(path: Path, *, tests: bool = False):
         yield cell
 
 
-def _release_source(source: str) -> str:
-    """What nbgrader leaves of a solution cell in the student's release."""
-    def stub(match):
-        indent = match.group(1)
-        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
-
-    return SOLUTION_REGION.sub(stub, source)
-
-
-def _with(namespace: dict, source: str) -> dict:
-    """A copy of ``namespace`` in which ``source`` (a wrong version) is executed."""
-    changed = dict(namespace)
-    exec(source, changed)
-    return changed
-
-
 def _messages(cases) -> str:
     return " | ".join(case.message for case in cases if not case.passed)
-
-
-def _assert_student_safe(cases):
-    for case in cases:
-        assert not LEAK.search(case.message), f"message may reveal values: {case.message!r}"
 
 
 def _run(check_id: str, namespace: dict, salt: str | None = None):
@@ -113,7 +91,7 @@ def release() -> dict:
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         for cell in _code_cells(ASSIGNMENT):
-            exec(compile(_release_source(cell.source), "<release cell>", "exec"), namespace)
+            exec(compile(release_source(cell.source), "<release cell>", "exec"), namespace)
     return namespace
 
 
@@ -137,7 +115,7 @@ def test_reference_passes_every_check(solution, check_id, seed):
     cases = _run(check_id, solution, salt=seed)
     assert not _messages(cases), _messages(cases)
     assert len(cases) >= 3, "each check should have several cases"
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 @pytest.mark.parametrize("salt", [f"robust-{i}" for i in range(6)])
@@ -167,7 +145,7 @@ def test_untouched_release_scores_zero(release):
         assert score_cases(cases) == 0, check.id
         assert any("not implemented" in case.message or "not a trained generator" in case.message
                    for case in cases), _messages(cases)
-        _assert_student_safe(cases)
+        assert_student_safe(cases)
     for cell in _code_cells(ASSIGNMENT, tests=True):
         if cell.metadata.get("nbgrader") == "tests":
             with pytest.raises(NotImplementedError), contextlib.redirect_stdout(io.StringIO()):
@@ -354,14 +332,14 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = _run(check_id, _with(solution, source))
+    cases = _run(check_id, with_source(solution, source))
     assert score_cases(cases) < 1, name
     assert hint in _messages(cases), _messages(cases)
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_naive_log_sigmoid_gets_partial_credit(solution):
-    naive = _with(solution, "def discriminator_loss(real_logits, fake_logits):\n"
+    naive = with_source(solution, "def discriminator_loss(real_logits, fake_logits):\n"
                             "    return -(torch.log(torch.sigmoid(real_logits)).mean()\n"
                             "             + torch.log(1 - torch.sigmoid(fake_logits)).mean())\n")
     cases = _run("gan.d_loss", naive)
@@ -370,7 +348,7 @@ def test_naive_log_sigmoid_gets_partial_credit(solution):
 
 
 def test_step_without_detach_gets_partial_credit(solution):
-    cases = _run("gan.d_step", _with(solution, WRONG["discriminator step without detach"][1]))
+    cases = _run("gan.d_step", with_source(solution, WRONG["discriminator step without detach"][1]))
     assert 0.8 < score_cases(cases) < 1
 
 
@@ -381,11 +359,11 @@ def test_missing_function_is_reported(solution):
         cases = _run(check_id, namespace)
         assert score_cases(cases) == 0
         assert all("not defined" in case.message for case in cases if not case.passed), _messages(cases)
-        _assert_student_safe(cases)
+        assert_student_safe(cases)
 
 
 def test_a_failing_student_function_is_reported_by_name(solution):
-    broken = _with(solution, "def generator_step(G, D, g_opt, z):\n    raise ValueError('oops')\n")
+    broken = with_source(solution, "def generator_step(G, D, g_opt, z):\n    raise ValueError('oops')\n")
     cases = _run("gan.g_step", broken)
     assert score_cases(cases) == 0 and "`generator_step` raised ValueError: oops" in _messages(cases)
 

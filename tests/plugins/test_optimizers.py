@@ -26,14 +26,13 @@ from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # 
 from dlcourse_optimizers import data, drivers, models, problems, surfaces, widgets  # noqa: E402
 from dlcourse_optimizers.hidden.checks import CHECKS  # noqa: E402
 from dlcourse_optimizers.hidden.variants import HINTS  # noqa: E402
+from topic_support import SOLUTION_REGION, assert_student_safe, release_source, with_source  # noqa: E402
 
 PACKAGE = Path(dlcourse_optimizers.__file__).parent
 NOTEBOOKS = PACKAGE / "notebooks"
 ASSIGNMENT = NOTEBOOKS / "optimizers.py"
 LESSON = NOTEBOOKS / "lesson.py"
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
-SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?",
-                             re.DOTALL | re.MULTILINE)
 STUDENT_SAFE = ("__init__.py", "data.py", "drivers.py", "models.py", "problems.py", "surfaces.py",
                 "widgets.py")
 
@@ -61,32 +60,8 @@ def _exec_cells(sources, namespace=None) -> dict:
     return namespace
 
 
-def _release_source(source: str) -> str:
-    """What nbgrader leaves of a solution cell in the student's release."""
-    def stub(match):
-        indent = match.group(1)
-        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
-
-    return SOLUTION_REGION.sub(stub, source)
-
-
 def _student(namespace: dict) -> InKernelStudent:
     return InKernelStudent(namespace)
-
-
-def _with(namespace: dict, source: str) -> dict:
-    """A copy of ``namespace`` in which ``source`` (a wrong version) is executed."""
-    changed = dict(namespace)
-    exec(source, changed)
-    return changed
-
-
-LEAK = re.compile(r"\d\.\d{4,}|\d{5,}|array\(|\[\s*-?\d")
-
-
-def _assert_student_safe(cases):
-    for case in cases:
-        assert not LEAK.search(case.message), f"message may reveal values: {case.message!r}"
 
 
 def _failed(cases) -> str:
@@ -108,7 +83,7 @@ def solution(executed) -> dict:
 
 @pytest.fixture(scope="module")
 def release() -> dict:
-    return _exec_cells(_release_source(cell.source) for cell in _code_cells(ASSIGNMENT))
+    return _exec_cells(release_source(cell.source) for cell in _code_cells(ASSIGNMENT))
 
 
 # -------------------------------------------------------- reference solution
@@ -129,7 +104,7 @@ def test_reference_passes_every_check(solution, check_id, seed, monkeypatch):
     cases = run_check(CHECKS_BY_ID[check_id], _student(solution))
     assert not _failed(cases), _failed(cases)
     assert len(cases) >= 3, "each check should have several cases"
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_checks_are_fast(solution):
@@ -322,10 +297,10 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = run_check(CHECKS_BY_ID[check_id], _student(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID[check_id], _student(with_source(solution, source)))
     assert score_cases(cases) < 1, name
     assert hint in _failed(cases), _failed(cases)
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 VARIANTS = [(kind, variant, hint) for kind, pairs in HINTS.items() for variant, hint in pairs]
@@ -338,7 +313,7 @@ def test_each_named_mistake_is_recognised(solution, kind, variant, hint):
     cases = run_check(CHECKS_BY_ID[VARIANT_CHECK[kind]], _student(dict(solution, **{kind: variant})))
     assert score_cases(cases) < 1, variant.__name__
     assert hint in _failed(cases), _failed(cases)
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_momentum_rate_case_fails_for_a_dampened_buffer(solution):
@@ -355,7 +330,7 @@ def test_missing_class_is_reported(solution):
     cases = run_check(CHECKS_BY_ID["optimizers.rmsprop"], _student(namespace))
     assert score_cases(cases) == 0
     assert all("not defined" in case.message for case in cases)
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_partial_credit(solution):
@@ -368,14 +343,14 @@ def test_partial_credit(solution):
     eps_inside = dict(solution, RMSprop=RMSpropEpsInsideSqrt)
     cases = run_check(CHECKS_BY_ID["optimizers.rmsprop"], _student(eps_inside))
     assert score_cases(cases) == 0
-    forgets_decay = _with(solution, "class RMSprop(RMSprop):\n"
+    forgets_decay = with_source(solution, "class RMSprop(RMSprop):\n"
                                     "    def step(self, closure=None):\n"
                                     "        for group in self.param_groups:\n"
                                     "            group['weight_decay'] = 0.0\n"
                                     "        return super().step(closure)\n")
     cases = run_check(CHECKS_BY_ID["optimizers.rmsprop"], _student(forgets_decay))
     assert 0 < score_cases(cases) < 1 and "weight decay" in _failed(cases)
-    dropping = _with(solution, WRONG["minibatches dropping the last batch"][1])
+    dropping = with_source(solution, WRONG["minibatches dropping the last batch"][1])
     assert 0 < score_cases(run_check(CHECKS_BY_ID["optimizers.minibatches"], _student(dropping))) < 1
 
 

@@ -23,12 +23,12 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_perceptron import data, widgets  # noqa: E402
 from dlcourse_perceptron.hidden.checks import CHECKS  # noqa: E402
+from topic_support import SOLUTION_REGION, assert_student_safe, exec_cells, release_source, with_source  # noqa: E402
 
 NOTEBOOKS = Path(dlcourse_perceptron.__file__).parent / "notebooks"
 ASSIGNMENT = NOTEBOOKS / "perceptron.py"
 LESSON = NOTEBOOKS / "lesson.py"
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
-SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.S | re.M)
 
 
 # ----------------------------------------------------------------- helpers
@@ -44,51 +44,18 @@ def _code_cells(path: Path, *, tests: bool = False):
         yield cell
 
 
-def _exec_cells(sources, namespace=None) -> dict:
-    namespace = {} if namespace is None else namespace
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # plt.show() under Agg
-        for source in sources:
-            exec(compile(source, "<notebook cell>", "exec"), namespace)
-    return namespace
-
-
-def _release_source(source: str) -> str:
-    """What nbgrader leaves of a solution cell in the student's release."""
-    def stub(match):
-        indent = match.group(1)
-        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
-
-    return SOLUTION_REGION.sub(stub, source)
-
-
 def _student(namespace: dict) -> InKernelStudent:
     return InKernelStudent(namespace)
 
 
-def _with(namespace: dict, source: str) -> dict:
-    """A copy of ``namespace`` in which ``source`` (a wrong version) is executed."""
-    changed = dict(namespace)
-    exec(source, changed)
-    return changed
-
-
-LEAK = re.compile(r"\d\.\d{4,}|\d{5,}|array\(|\[\s*-?\d")
-
-
-def _assert_student_safe(cases):
-    for case in cases:
-        assert not LEAK.search(case.message), f"message may reveal values: {case.message!r}"
-
-
 @pytest.fixture(scope="module")
 def solution() -> dict:
-    return _exec_cells(cell.source for cell in _code_cells(ASSIGNMENT))
+    return exec_cells(cell.source for cell in _code_cells(ASSIGNMENT))
 
 
 @pytest.fixture(scope="module")
 def release() -> dict:
-    return _exec_cells(_release_source(cell.source) for cell in _code_cells(ASSIGNMENT))
+    return exec_cells(release_source(cell.source) for cell in _code_cells(ASSIGNMENT))
 
 
 # -------------------------------------------------------- reference solution
@@ -96,7 +63,7 @@ def release() -> dict:
 
 def test_solution_notebook_runs_within_budget():
     start = time.perf_counter()
-    namespace = _exec_cells(cell.source for cell in _code_cells(ASSIGNMENT, tests=True))
+    namespace = exec_cells(cell.source for cell in _code_cells(ASSIGNMENT, tests=True))
     elapsed = time.perf_counter() - start
     assert elapsed < 60, f"the solution notebook took {elapsed:.1f} s"
     assert namespace["explorer"] is not None and namespace["explorer"].last_result is not None
@@ -218,11 +185,11 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = run_check(CHECKS_BY_ID[check_id], _student(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID[check_id], _student(with_source(solution, source)))
     assert score_cases(cases) < 1, name
     messages = " | ".join(case.message for case in cases if not case.passed)
     assert hint in messages, messages
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_missing_function_is_reported(solution):
@@ -231,12 +198,12 @@ def test_missing_function_is_reported(solution):
     cases = run_check(CHECKS_BY_ID["perceptron.numerical_gradient"], _student(namespace))
     assert score_cases(cases) == 0
     assert all("not defined" in case.message for case in cases if not case.passed)
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_partial_credit(solution):
     # only the large-|z| case of sigmoid fails for a naive (but correct elsewhere) version
-    naive = _with(solution, "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-z))\n")
+    naive = with_source(solution, "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-z))\n")
     cases = run_check(CHECKS_BY_ID["perceptron.sigmoid"], _student(naive))
     assert 0 < score_cases(cases) < 1
 
@@ -284,7 +251,7 @@ def test_lesson_runs_top_to_bottom():
     notebook = jupytext.read(LESSON)
     assert not any("nbgrader" in cell.metadata for cell in notebook.cells)
     start = time.perf_counter()
-    namespace = _exec_cells(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    namespace = exec_cells(cell.source for cell in notebook.cells if cell.cell_type == "code")
     assert time.perf_counter() - start < 30
     assert max(namespace["counts"]) <= (namespace["R"] / namespace["gamma"]) ** 2
     assert namespace["per_pass"][0] >= 10  # XOR: a mistake in every pass

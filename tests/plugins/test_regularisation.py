@@ -24,13 +24,13 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 from dlcourse_regularisation import data, drivers, widgets
 from dlcourse_regularisation.hidden.checks import CHECKS, SUBJECTS
+from topic_support import SOLUTION_REGION, assert_student_safe, exec_cells, release_source, with_source
 
 PACKAGE = Path(dlcourse_regularisation.__file__).parent
 NOTEBOOKS = PACKAGE / "notebooks"
 ASSIGNMENT = NOTEBOOKS / "regularisation.py"
 LESSON = NOTEBOOKS / "lesson.py"
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
-SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.DOTALL | re.MULTILINE)
 WIDGET_CELL = "explore"
 CPU_BUDGET = 20.0  # seconds of CPU for the solution notebook, single-threaded (measured: about 12)
 
@@ -50,41 +50,8 @@ def _code_cells(path: Path, *, tests: bool = False, widget: bool = False):
         yield cell
 
 
-def _exec_cells(sources, namespace=None) -> dict:
-    namespace = {} if namespace is None else namespace
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # plt.show() under Agg
-        for source in sources:
-            exec(compile(source, "<notebook cell>", "exec"), namespace)
-    return namespace
-
-
-def _release_source(source: str) -> str:
-    """What nbgrader leaves of a solution cell in the student's release."""
-    def stub(match):
-        indent = match.group(1)
-        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
-
-    return SOLUTION_REGION.sub(stub, source)
-
-
 def _student(namespace: dict) -> InKernelStudent:
     return InKernelStudent(namespace)
-
-
-def _with(namespace: dict, source: str) -> dict:
-    """A copy of ``namespace`` in which ``source`` (a wrong version) is executed."""
-    changed = dict(namespace)
-    exec(source, changed)
-    return changed
-
-
-LEAK = re.compile(r"\d\.\d{4,}|\d{5,}|array\(|\[\s*-?\d")
-
-
-def _assert_student_safe(cases):
-    for case in cases:
-        assert not LEAK.search(case.message), f"message may reveal values: {case.message!r}"
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +77,7 @@ def solution() -> dict:
 
 @pytest.fixture(scope="module")
 def release() -> dict:
-    return _exec_cells(_release_source(cell.source) for cell in _code_cells(ASSIGNMENT))
+    return exec_cells(release_source(cell.source) for cell in _code_cells(ASSIGNMENT))
 
 
 # -------------------------------------------------------- reference solution
@@ -164,7 +131,7 @@ def test_untouched_release_scores_zero(release):
         messages = " | ".join(case.message for case in cases)
         assert "not implemented" in messages or "not defined" in messages, messages
         assert not [d for d in SUBJECTS if f"`{d}`" in messages], "messages name the student's function"
-        _assert_student_safe(cases)
+        assert_student_safe(cases)
     for cell in _code_cells(ASSIGNMENT, tests=True):
         if cell.metadata.get("nbgrader") == "tests":
             with pytest.raises(NotImplementedError), contextlib.redirect_stdout(io.StringIO()):
@@ -462,11 +429,11 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = run_check(CHECKS_BY_ID[check_id], _student(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID[check_id], _student(with_source(solution, source)))
     assert score_cases(cases) < 1, name
     messages = " | ".join(case.message for case in cases if not case.passed)
     assert hint in messages, messages
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_missing_function_is_reported(solution):
@@ -475,7 +442,7 @@ def test_missing_function_is_reported(solution):
     cases = run_check(CHECKS_BY_ID["regularisation.batchnorm_backward"], _student(namespace))
     assert score_cases(cases) == 0
     assert all("not defined" in case.message for case in cases if not case.passed)
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 @pytest.mark.parametrize("check_id, source", [
@@ -486,7 +453,7 @@ def test_missing_function_is_reported(solution):
                                        "    return x + sigma * rng.standard_normal(x.shape)\n")),
 ])
 def test_partial_credit(solution, check_id, source):
-    cases = run_check(CHECKS_BY_ID[check_id], _student(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID[check_id], _student(with_source(solution, source)))
     assert 0 < score_cases(cases) < 1, [case.message for case in cases]
 
 
@@ -545,7 +512,7 @@ def test_lesson_runs_top_to_bottom():
     notebook = jupytext.read(LESSON)
     assert not any("nbgrader" in cell.metadata for cell in notebook.cells)
     start = time.process_time()
-    namespace = _exec_cells(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    namespace = exec_cells(cell.source for cell in notebook.cells if cell.cell_type == "code")
     assert time.process_time() - start < 30
     results = namespace["results"]
     train, test = results["none"]

@@ -26,15 +26,13 @@ from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 from dlcourse_rnn import data, drivers, widgets
 from dlcourse_rnn.hidden import checks as hidden
 from dlcourse_rnn.hidden.checks import CHECKS
+from topic_support import SOLUTION_REGION, assert_student_safe, release_source, with_source
 
 PACKAGE = Path(dlcourse_rnn.__file__).parent
 NOTEBOOKS = PACKAGE / "notebooks"
 ASSIGNMENT = NOTEBOOKS / "rnn.py"
 LESSON = NOTEBOOKS / "lesson.py"
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
-SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?",
-                             re.DOTALL | re.MULTILINE)
-LEAK = re.compile(r"\d\.\d{4,}|\d{5,}|array\(|\[\s*-?\d")
 #: CPU seconds the whole solution notebook may take in one thread (the course budget is 20 s).
 CPU_BUDGET = 30.0
 
@@ -46,29 +44,8 @@ def _code_cells(path: Path):
     return [cell for cell in jupytext.read(path).cells if cell.cell_type == "code"]
 
 
-def _release_source(source: str) -> str:
-    """What nbgrader leaves of a solution cell in the student's release."""
-    def stub(match):
-        indent = match.group(1)
-        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
-
-    return SOLUTION_REGION.sub(stub, source)
-
-
 def _student(namespace: dict) -> InKernelStudent:
     return InKernelStudent(namespace)
-
-
-def _with(namespace: dict, source: str) -> dict:
-    """A copy of ``namespace`` in which ``source`` (a wrong version) is executed."""
-    changed = dict(namespace)
-    exec(source, changed)
-    return changed
-
-
-def _assert_student_safe(cases):
-    for case in cases:
-        assert not LEAK.search(case.message), f"message may reveal values: {case.message!r}"
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +81,7 @@ def release() -> dict:
         warnings.simplefilter("ignore")
         for cell in _code_cells(ASSIGNMENT):
             if cell.metadata.get("nbgrader") != "tests":
-                exec(_release_source(cell.source), namespace)
+                exec(release_source(cell.source), namespace)
     return namespace
 
 
@@ -127,7 +104,7 @@ def test_reference_passes_every_check(solution, check_id, seed, monkeypatch):
     failed = [case.message for case in cases if not case.passed]
     assert not failed, failed
     assert len(cases) >= 2, "each check should have several cases"
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_checks_are_fast(solution):
@@ -157,7 +134,7 @@ def test_untouched_release_scores_zero(release):
         assert score_cases(cases) == 0, check.id
         messages = [case.message for case in cases]
         assert all("not implemented" in m or "not defined" in m for m in messages), messages
-        _assert_student_safe(cases)
+        assert_student_safe(cases)
 
 
 # ------------------------------------------------------- checks can fail
@@ -339,11 +316,11 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = run_check(CHECKS_BY_ID[check_id], _student(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID[check_id], _student(with_source(solution, source)))
     assert score_cases(cases) < 1, name
     messages = " | ".join(case.message for case in cases if not case.passed)
     assert hint in messages, messages
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_missing_function_is_reported(solution):
@@ -352,11 +329,11 @@ def test_missing_function_is_reported(solution):
     cases = run_check(CHECKS_BY_ID["rnn.lstm_step"], _student(namespace))
     assert score_cases(cases) == 0
     assert all("not defined" in case.message for case in cases)
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_driver_errors_name_the_students_code(solution):
-    namespace = _with(solution, "def rnn_forward(x, h0, params):\n    raise ValueError('bad shapes')\n")
+    namespace = with_source(solution, "def rnn_forward(x, h0, params):\n    raise ValueError('bad shapes')\n")
     cases = run_check(CHECKS_BY_ID["rnn.rnn_forward"], _student(namespace))
     assert all("your code raised ValueError: bad shapes" in case.message for case in cases)
     assert not any("rnn_forward_states" in case.message for case in cases)
@@ -368,17 +345,17 @@ def test_partial_credit(solution):
               "def lstm_forward(x, h0, c0, params):\n"
               "    hs, cs = _right_lstm_forward(x, h0, c0, params)\n"
               "    return 2 * hs, cs\n")
-    cases = run_check(CHECKS_BY_ID["rnn.lstm_forward"], _student(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID["rnn.lstm_forward"], _student(with_source(solution, source)))
     assert 0 < score_cases(cases) < 1
     # an untrained model keeps the points for well-shaped predictions
-    untrained = _with(solution, "torch.manual_seed(5)\nadder = SequenceRegressor(2, 32)\n")
+    untrained = with_source(solution, "torch.manual_seed(5)\nadder = SequenceRegressor(2, 32)\n")
     assert 0 < score_cases(run_check(CHECKS_BY_ID["rnn.adding"], _student(untrained))) < 1
     # only one of the two cells of the regressor is wrong
     source = ("_Right = SequenceRegressor\n"
               "class SequenceRegressor(_Right):\n"
               "    def __init__(self, input_size, hidden_size, cell='lstm'):\n"
               "        super().__init__(input_size, hidden_size, cell='lstm')\n")
-    cases = run_check(CHECKS_BY_ID["rnn.regressor"], _student(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID["rnn.regressor"], _student(with_source(solution, source)))
     assert 0.5 <= score_cases(cases) < 1
 
 

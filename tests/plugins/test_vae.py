@@ -24,6 +24,7 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_vae import data, widgets  # noqa: E402
 from dlcourse_vae.hidden.checks import CHECKS, MAX_HELDOUT_NELBO  # noqa: E402
+from topic_support import SOLUTION_REGION, assert_student_safe, release_source, with_source  # noqa: E402
 
 # One worker runs the whole module, so the solution notebook executes once.
 pytestmark = pytest.mark.xdist_group("vae")
@@ -32,7 +33,6 @@ NOTEBOOKS = Path(dlcourse_vae.__file__).parent / "notebooks"
 ASSIGNMENT = NOTEBOOKS / "vae.py"
 LESSON = NOTEBOOKS / "lesson.py"
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
-SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.S | re.M)
 SOLUTION_CPU_BUDGET = 20.0  # seconds of CPU for the whole solution notebook (graded limit: 60 s wall)
 
 
@@ -45,20 +45,11 @@ def _code_cells(path: Path, *, tests: bool = True):
             yield cell
 
 
-def _release_source(source: str) -> str:
-    """What nbgrader leaves of a solution cell in the student's release."""
-    def stub(match):
-        indent = match.group(1)
-        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
-
-    return SOLUTION_REGION.sub(stub, source)
-
-
 def _run_notebook(path: Path, *, release: bool = False) -> dict:
     """Execute every code cell; a release skips its test cells (they raise, as they should)."""
     namespace: dict = {"__test_stderr__": {}}
     for cell in _code_cells(path, tests=not release):
-        source = _release_source(cell.source) if release else cell.source
+        source = release_source(cell.source) if release else cell.source
         is_test = cell.metadata.get("nbgrader") == "tests"
         err = io.StringIO()
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
@@ -71,21 +62,6 @@ def _run_notebook(path: Path, *, release: bool = False) -> dict:
 
 def _student(namespace: dict) -> InKernelStudent:
     return InKernelStudent(namespace)
-
-
-def _with(namespace: dict, source: str) -> dict:
-    """A copy of ``namespace`` in which ``source`` (a wrong version) is executed."""
-    changed = dict(namespace)
-    exec(source, changed)
-    return changed
-
-
-LEAK = re.compile(r"\d\.\d{4,}|\d{5,}|array\(|tensor\(|\[\s*-?\d")
-
-
-def _assert_student_safe(cases):
-    for case in cases:
-        assert not LEAK.search(case.message), f"message may reveal values: {case.message!r}"
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +100,7 @@ def test_reference_passes_every_check(solution, check_id, seed, monkeypatch):
     failed = [case.message for case in cases if not case.passed]
     assert not failed, failed
     assert len(cases) >= 3, "each check should have several cases"
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_checks_are_fast(solution):
@@ -315,11 +291,11 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = run_check(CHECKS_BY_ID[check_id], _student(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID[check_id], _student(with_source(solution, source)))
     assert score_cases(cases) < 1, name
     messages = " | ".join(case.message for case in cases if not case.passed)
     assert hint in messages, messages
-    _assert_student_safe(cases)
+    assert_student_safe(cases)
 
 
 def test_missing_function_is_reported(solution):
@@ -341,7 +317,7 @@ def test_missing_function_is_reported(solution):
     ("vae.arithmetic", WRONG["latent shift in the wrong direction"][1]),
 ])
 def test_partial_credit(solution, check_id, source):
-    cases = run_check(CHECKS_BY_ID[check_id], _student(_with(solution, source)))
+    cases = run_check(CHECKS_BY_ID[check_id], _student(with_source(solution, source)))
     assert 0 < score_cases(cases) < 1, [case.message for case in cases]
 
 

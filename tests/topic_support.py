@@ -1,0 +1,48 @@
+"""Helpers for the topic test modules: run a notebook source's cells, make its release, judge messages."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import warnings
+from typing import Iterable
+
+from dlcourse.types import CaseResult
+
+#: A solution region as nbgrader marks it in a solution cell.
+SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.S | re.M)
+#: What a student-facing message must not contain: long decimals, long integers, printed arrays or tensors.
+LEAK = re.compile(r"\d\.\d{4,}|\d{5,}|array\(|tensor\(|\[\s*-?\d")
+
+
+def exec_cells(sources: Iterable[str], namespace: dict | None = None) -> dict:
+    """Run cell sources in ``namespace`` (a new one by default), quietly, and return it."""
+    namespace = {} if namespace is None else namespace
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # plt.show() under Agg
+        for source in sources:
+            exec(compile(source, "<notebook cell>", "exec"), namespace)
+    return namespace
+
+
+def release_source(source: str) -> str:
+    """What nbgrader leaves of a solution cell in the student's release."""
+    def stub(match: re.Match[str]) -> str:
+        indent = match.group(1)
+        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
+
+    return SOLUTION_REGION.sub(stub, source)
+
+
+def with_source(namespace: dict, source: str) -> dict:
+    """A copy of ``namespace`` in which ``source`` (a wrong version) is executed."""
+    changed = dict(namespace)
+    exec(source, changed)
+    return changed
+
+
+def assert_student_safe(cases: Iterable[CaseResult]) -> None:
+    """No message may reveal expected values."""
+    for case in cases:
+        assert not LEAK.search(case.message), f"message may reveal values: {case.message!r}"
