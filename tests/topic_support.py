@@ -8,7 +8,7 @@ import re
 import warnings
 from typing import Iterable
 
-from dlcourse.types import CaseResult
+from dlcourse.types import CaseResult, Check
 
 #: A solution region as nbgrader marks it in a solution cell.
 SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.S | re.M)
@@ -46,3 +46,15 @@ def assert_student_safe(cases: Iterable[CaseResult]) -> None:
     """No message may reveal expected values."""
     for case in cases:
         assert not LEAK.search(case.message), f"message may reveal values: {case.message!r}"
+
+
+def assert_wrong_version_loses_points(check: Check, namespace: dict, source: str, hint: str) -> None:
+    """Running ``check`` on ``namespace`` with ``source`` (a plausible mistake) executed in it must lose
+    points, name ``hint`` in a failed case's message and reveal no expected values."""
+    from dlcourse.checking import InKernelStudent, run_check, score_cases
+
+    cases = run_check(check, InKernelStudent(with_source(namespace, source)))
+    assert score_cases(cases) < 1, source
+    messages = " | ".join(case.message for case in cases if not case.passed)
+    assert hint in messages, messages
+    assert_student_safe(cases)

@@ -24,7 +24,7 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_cnn import data, widgets  # noqa: E402
 from dlcourse_cnn.hidden.checks import CHECKS  # noqa: E402
-from topic_support import SOLUTION_REGION, assert_student_safe, release_source, with_source  # noqa: E402
+from topic_support import SOLUTION_REGION, assert_student_safe, assert_wrong_version_loses_points, release_source, with_source  # noqa: E402
 
 PACKAGE = Path(dlcourse_cnn.__file__).parent
 ASSIGNMENT = PACKAGE / "notebooks" / "cnn.py"
@@ -270,11 +270,7 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = run_check(CHECKS_BY_ID[check_id], InKernelStudent(with_source(solution, source)))
-    assert score_cases(cases) < 1, name
-    messages = " | ".join(case.message for case in cases if not case.passed)
-    assert hint in messages, messages
-    assert_student_safe(cases)
+    assert_wrong_version_loses_points(CHECKS_BY_ID[check_id], solution, source, hint)
 
 
 def test_missing_function_is_reported(solution):

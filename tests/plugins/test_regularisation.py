@@ -24,7 +24,7 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 from dlcourse_regularisation import data, drivers, widgets
 from dlcourse_regularisation.hidden.checks import CHECKS, SUBJECTS
-from topic_support import SOLUTION_REGION, assert_student_safe, exec_cells, release_source, with_source
+from topic_support import SOLUTION_REGION, assert_student_safe, assert_wrong_version_loses_points, exec_cells, release_source, with_source
 
 PACKAGE = Path(dlcourse_regularisation.__file__).parent
 NOTEBOOKS = PACKAGE / "notebooks"
@@ -429,11 +429,7 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = run_check(CHECKS_BY_ID[check_id], _student(with_source(solution, source)))
-    assert score_cases(cases) < 1, name
-    messages = " | ".join(case.message for case in cases if not case.passed)
-    assert hint in messages, messages
-    assert_student_safe(cases)
+    assert_wrong_version_loses_points(CHECKS_BY_ID[check_id], solution, source, hint)
 
 
 def test_missing_function_is_reported(solution):

@@ -26,7 +26,7 @@ from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 from dlcourse_rnn import data, drivers, widgets
 from dlcourse_rnn.hidden import checks as hidden
 from dlcourse_rnn.hidden.checks import CHECKS
-from topic_support import SOLUTION_REGION, assert_student_safe, release_source, with_source
+from topic_support import SOLUTION_REGION, assert_student_safe, assert_wrong_version_loses_points, release_source, with_source
 
 PACKAGE = Path(dlcourse_rnn.__file__).parent
 NOTEBOOKS = PACKAGE / "notebooks"
@@ -316,11 +316,7 @@ WRONG = {
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_versions_lose_points(solution, name):
     check_id, source, hint = WRONG[name]
-    cases = run_check(CHECKS_BY_ID[check_id], _student(with_source(solution, source)))
-    assert score_cases(cases) < 1, name
-    messages = " | ".join(case.message for case in cases if not case.passed)
-    assert hint in messages, messages
-    assert_student_safe(cases)
+    assert_wrong_version_loses_points(CHECKS_BY_ID[check_id], solution, source, hint)
 
 
 def test_missing_function_is_reported(solution):
