@@ -92,6 +92,25 @@ def dlcourse_register_checks(course: Course | None, topic: Topic) -> Iterable[Ch
 
 
 @hookspec
+def dlcourse_check_sources(course: Course | None, topic: Topic) -> Iterable[Path]:
+    """Return the files that the hidden checks of ``topic`` are made of, without importing them.
+
+    The grader fingerprints these files (a submission is regraded when they
+    change) and hides their folders from student code. Answering from where
+    the files lie, not by importing the checks, keeps the coordinator and the
+    workers from importing every topic's checks and their libraries.
+
+    :param course: the course being worked on, or ``None``.
+    :param topic: the topic whose check files are wanted; a plugin returns
+        nothing for topics that are not its own, or when ``hidden/`` is absent.
+    :return: an iterable of paths to source files. Where no plugin answers for
+        a topic, the grader imports its checks and asks each for its source file.
+
+    Called by: the grader's coordinator (fingerprints) and its workers (what to hide).
+    """
+
+
+@hookspec
 def dlcourse_register_datasets(course: Course | None) -> Iterable[Dataset]:
     """Return the offline datasets this plugin provides.
 

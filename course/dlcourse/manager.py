@@ -8,6 +8,7 @@ what ``DLCOURSE_DISABLE_PLUGINS`` says.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import types
 from dataclasses import dataclass
@@ -127,6 +128,18 @@ class Hooks:
     def all_checks(self) -> dict[str, Check]:
         """Every hidden check of every topic, by id."""
         return {check.id: check for topic in self.topics() for check in self.checks(topic)}
+
+    def check_sources(self, topic: Topic) -> list[Path]:
+        """The files of ``topic``'s hidden checks: as its plugin declares them, else found by importing them."""
+        declared = _flatten(self.pm.hook.dlcourse_check_sources(course=self.course, topic=topic))
+        if declared:
+            return sorted({Path(p).resolve() for p in declared})
+        found = set()
+        for check in self.checks(topic):
+            source = inspect.getsourcefile(check.run) if callable(check.run) else None
+            if source:
+                found.add(Path(source).resolve())
+        return sorted(found)
 
     def datasets(self) -> list[Dataset]:
         """Every offline dataset."""

@@ -16,6 +16,7 @@ imports matplotlib, scikit-learn or the checks.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -107,6 +108,19 @@ class TopicPlugin:
         except ImportError:  # hidden/ is not shipped to students
             return []
         return list(module.CHECKS)
+
+    @hookimpl
+    def dlcourse_check_sources(self, course: Any, topic: Topic) -> list[Path]:
+        """Every Python file of the package that holds the checks module, found without importing it."""
+        if not self._mine(topic) or not self.checks:
+            return []
+        try:
+            spec = importlib.util.find_spec(self.checks)
+        except ImportError:  # a parent package is missing: no hidden/ here
+            return []
+        if spec is None or not spec.origin:
+            return []
+        return sorted(Path(spec.origin).resolve().parent.rglob("*.py"))
 
     @hookimpl
     def dlcourse_register_datasets(self, course: Any) -> list[Dataset]:

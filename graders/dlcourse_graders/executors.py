@@ -8,12 +8,14 @@ imported once per worker, and each submission gets a fresh sandboxed child.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from dlcourse_graders.jobs import GradingJob, JobResult, run_job
+from dlcourse_graders.jobs import GradingJob, JobResult, run_job, set_worker_threads
 from dlcourse_graders.results import Status
 
 
@@ -21,6 +23,9 @@ class Executor(Protocol):
     """Runs jobs and yields their results in completion order."""
 
     workers: int
+
+    def warm(self, topics: tuple[str, ...] | None, preload: tuple[str, ...]) -> None:
+        """Get workers ready for jobs that use the checks of ``topics`` and import ``preload``."""
 
     def run(self, jobs: Iterable[GradingJob]) -> Iterator[JobResult]:
         """Run ``jobs``; never raises for one job's failure."""
@@ -44,14 +49,24 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def warm_worker(torch_threads: int) -> None:
-    """Import what every job needs once per worker; ``torch_threads`` is this worker's share of the
-    cores, for torch here and for the numeric libraries of the jobs' sandboxes."""
-    import numpy  # noqa: F401 - imported to be warm
+def warm_worker(torch_threads: int, topics: tuple[str, ...] | None = None,
+                preload: tuple[str, ...] = ()) -> None:
+    """Import what the coming jobs need once per worker.
 
-    from dlcourse_graders.jobs import checks_version, set_worker_threads, worker_hooks
+    ``torch_threads`` is this worker's share of the cores, for torch here and
+    for the numeric libraries of the jobs' sandboxes; ``topics`` are the
+    topics whose checks the jobs use (``None``: every topic) and ``preload``
+    what their notebooks import. The sandbox zygote for ``preload`` starts
+    first, so that it imports in parallel with this worker.
+    """
+    from dlcourse_graders.jobs import set_worker_threads, worker_checks, worker_secret_folders
 
     set_worker_threads(torch_threads)
+    if preload:
+        from dlcourse_graders.zygote import zygote_for
+
+        zygote_for(preload, torch_threads)
+    import numpy  # noqa: F401 - imported to be warm
 
     try:
         import torch
@@ -59,14 +74,42 @@ def warm_worker(torch_threads: int) -> None:
         torch.set_num_threads(torch_threads)
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
-    worker_hooks()
-    checks_version()
+    for module in preload:  # the checks mostly use what the notebooks use (data generators, libraries)
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+    worker_checks(None if topics is None else tuple(topics))
+    worker_secret_folders()
+
+
+def _pool_worker(torch_threads: int, topics: tuple[str, ...] | None, preload: tuple[str, ...]) -> None:
+    """A local pool worker: warm, and quick to exit.
+
+    A worker's results have all been handed back by the time it exits, yet
+    tearing down an interpreter with torch and scikit-learn loaded takes
+    about 0.6 s. Registered last, this exit runs first at interpreter exit,
+    after multiprocessing's own clean-up, and skips that teardown.
+    """
+    import atexit
+
+    warm_worker(torch_threads, topics, preload)
+    atexit.register(_exit_now)
+
+
+def _exit_now() -> None:
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class InlineExecutor:
     """Runs jobs one after another in this process."""
 
     workers = 1
+
+    def warm(self, topics: tuple[str, ...] | None, preload: tuple[str, ...]) -> None:
+        pass  # this process warms on its first job
 
     def run(self, jobs: Iterable[GradingJob]) -> Iterator[JobResult]:
         for job in jobs:
@@ -80,22 +123,36 @@ class InlineExecutor:
 
 
 class LocalExecutor:
-    """A pool of warm worker processes on this machine (default: one per core)."""
+    """A pool of warm worker processes on this machine (default: one per core).
+
+    The processes start at :meth:`warm` (or the first :meth:`run`), so that a
+    run with nothing to grade starts none.
+    """
 
     def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or default_workers()
+        self.threads = max(1, default_workers() // self.workers)
+        self.pool: ProcessPoolExecutor | None = None
+
+    def warm(self, topics: tuple[str, ...] | None, preload: tuple[str, ...]) -> None:
+        if self.pool is not None:
+            return
         import multiprocessing
 
-        self.workers = workers or default_workers()
-        threads = max(1, default_workers() // self.workers)
         # spawn: workers start clean, not with copies of the coordinator's database connections
         self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=warm_worker, initargs=(threads,))
+                                        initializer=_pool_worker, initargs=(self.threads, topics, preload))
+        for _ in range(self.workers):  # each submission while none is idle starts one more process
+            self.pool.submit(os.getpid)
 
     def run(self, jobs: Iterable[GradingJob]) -> Iterator[JobResult]:
+        self.warm(None, ())
+        assert self.pool is not None
         yield from _as_completed(self.pool.submit, jobs, 2 * self.workers)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskExecutor:
@@ -107,8 +164,11 @@ class DaskExecutor:
         self.client = Client(scheduler, timeout=30)
         nthreads = self.client.nthreads()
         self.workers = max(1, sum(nthreads.values()))
-        for address, share in dask_core_shares(nthreads, self.client.run(default_workers)).items():
-            self.client.run(warm_worker, share, workers=[address])
+        self.shares = dask_core_shares(nthreads, self.client.run(default_workers))
+        self.client.run(_share_dask_cores, self.shares)
+
+    def warm(self, topics: tuple[str, ...] | None, preload: tuple[str, ...]) -> None:
+        self.client.run(_warm_dask_worker, self.shares, topics, preload)  # every worker at once
 
     def run(self, jobs: Iterable[GradingJob]) -> Iterator[JobResult]:
         from distributed import as_completed
@@ -133,6 +193,17 @@ class DaskExecutor:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _share_dask_cores(shares: dict[str, int], dask_worker: Any = None) -> None:
+    """Give this Dask worker its share of its machine's cores (Dask passes ``dask_worker``)."""
+    set_worker_threads(shares.get(dask_worker.address, 1))
+
+
+def _warm_dask_worker(shares: dict[str, int], topics: tuple[str, ...] | None, preload: tuple[str, ...],
+                      dask_worker: Any = None) -> None:
+    """:func:`warm_worker` on this Dask worker, with its share of the cores."""
+    warm_worker(shares.get(dask_worker.address, 1), topics, preload)
 
 
 def dask_core_shares(nthreads: dict[str, int], cores: dict[str, int]) -> dict[str, int]:

@@ -103,7 +103,7 @@ def _grade_jobs(course: Course, assignment: str, students: list[str], executor: 
     from dlcourse_graders.executors import default_workers
     from dlcourse_graders.sandbox_engine import load_assignment, make_job, record_result
 
-    spec = load_assignment(course, assignment, limits, wall_limit)
+    spec = load_assignment(course, assignment, limits, wall_limit, hooks=hooks)
     # threads=0: each worker gives its jobs its own share of its machine's cores
     spec = replace(spec, limits=replace(spec.limits, threads=0))
     jobs: list[GradingJob] = []
@@ -123,6 +123,7 @@ def _grade_jobs(course: Course, assignment: str, students: list[str], executor: 
     fingerprints = {job.student: job.fingerprint for job in jobs}
     runner = executor or executor_for(min(default_workers(), len(jobs)))
     try:
+        runner.warm(spec.topics, spec.preload)
         for job_result in runner.run(jobs):
             result = record_result(course, job_result, hooks)
             store.record(result, fingerprints[result.student])

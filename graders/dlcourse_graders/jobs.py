@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +24,7 @@ from nbformat import NotebookNode
 from dlcourse.build import without_hidden_region
 from dlcourse.checking import format_cases, run_check, score_cases
 from dlcourse.manager import Hooks
-from dlcourse.types import Check
+from dlcourse.types import Check, Topic
 
 from dlcourse_graders.gpu import device_env
 from dlcourse_graders.results import Status
@@ -67,6 +68,7 @@ class GradingJob:
     preload: tuple[str, ...] = ("numpy",)
     device: str = "auto"  # "auto": a GPU slot when the worker has a GPU; "cpu": never
     gpu_slots: int = 1  # submissions sharing one GPU at once
+    topics: tuple[str, ...] | None = None  # whose checks the grade cells name; None: every topic
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -76,7 +78,7 @@ class GradingJob:
             digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
         # threads only share out the cores: they do not change what is graded
         digest.update(repr((replace(self.limits, threads=0), self.seed, self.preload)).encode())
-        digest.update(checks_version().encode())
+        digest.update(checks_version(self.topics).encode())
         return digest.hexdigest()
 
 
@@ -144,17 +146,59 @@ def worker_hooks() -> Hooks:
     return Hooks.load()
 
 
-@functools.cache
-def checks_version() -> str:
-    """A digest of every installed check's code: regrade when a check changes."""
+def named_checks(notebooks: Iterable[NotebookNode]) -> tuple[str, ...]:
+    """The check ids that the grade cells of ``notebooks`` name, in order of first use."""
+    found: dict[str, None] = {}
+    for notebook in notebooks:
+        for cell in notebook.cells:
+            found.update(dict.fromkeys(cell.metadata.get("dlcourse", {}).get("checks", [])))
+    return tuple(found)
+
+
+def topics_of_checks(check_ids: Iterable[str], hooks: Hooks) -> tuple[str, ...] | None:
+    """The topics whose checks ``check_ids`` are, read from the ids' ``topic.`` prefix.
+
+    ``None`` means every topic: it is the answer when an id does not start
+    with an installed topic's slug, so that an unusual id costs speed, never
+    a check.
+    """
+    known = {topic.slug for topic in hooks.topics()}
+    topics = {check_id.split(".", 1)[0] for check_id in check_ids}
+    return tuple(sorted(topics)) if topics <= known else None
+
+
+def _chosen_topics(hooks: Hooks, topics: tuple[str, ...] | None) -> list[Topic]:
+    return hooks.topics() if topics is None else [hooks.topic(slug) for slug in topics]
+
+
+def checks_digest(hooks: Hooks, topics: tuple[str, ...] | None = None) -> str:
+    """A digest of the files the checks of ``topics`` (``None``: all) are made of.
+
+    Read from the files, not from imported checks, so the coordinator never
+    imports the checks or their libraries.
+    """
     digest = hashlib.sha256()
-    for check_id, check in sorted(worker_hooks().all_checks().items()):
-        digest.update(check_id.encode())
-        try:
-            digest.update(inspect.getsource(check.run).encode())
-        except (OSError, TypeError):
-            digest.update(repr(check.run).encode())
+    for topic in _chosen_topics(hooks, topics):
+        files = hooks.check_sources(topic)
+        root = Path(os.path.commonpath([f.parent for f in files])) if files else Path()
+        digest.update(f"[{topic.slug}]".encode())
+        for path in files:
+            content = hashlib.sha256(path.read_bytes()).digest()
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + content)
     return digest.hexdigest()
+
+
+@functools.cache
+def checks_version(topics: tuple[str, ...] | None = None) -> str:
+    """:func:`checks_digest` of this process's installation: submissions are regraded when it changes."""
+    return checks_digest(worker_hooks(), topics)
+
+
+@functools.cache
+def worker_checks(topics: tuple[str, ...] | None = None) -> dict[str, Check]:
+    """The checks of ``topics`` (``None``: all) by id, imported once per worker process."""
+    hooks = worker_hooks()
+    return {check.id: check for topic in _chosen_topics(hooks, topics) for check in hooks.checks(topic)}
 
 
 @functools.cache
@@ -167,11 +211,8 @@ def secret_folders(hooks: Hooks) -> list[Path]:
     """What the sandbox must not see of this installation: hidden check code,
     notebook sources (they hold the solutions) and a source checkout's history."""
     folders = set()
-    for check in hooks.all_checks().values():
-        source = inspect.getsourcefile(check.run) if callable(check.run) else None
-        if source:
-            folders.add(Path(source).resolve().parent)
     for topic in hooks.topics():
+        folders |= {path.parent for path in hooks.check_sources(topic)}
         folders |= {source.path.resolve().parent for source in hooks.notebooks(topic)}
     package = Path(inspect.getsourcefile(Hooks) or ".").resolve()
     folders |= {parent / ".git" for parent in package.parents if (parent / ".git").exists()}
@@ -228,7 +269,6 @@ def run_job(job: GradingJob) -> JobResult:
     import socket
 
     started = time.monotonic()
-    hooks = worker_hooks()
     sources = {name: nbformat.reads(data.decode("utf-8"), as_version=4) for name, data in job.sources}
     max_score = float(sum(c.metadata["nbgrader"].get("points", 0) for nb in sources.values() for c in nb.cells
                           if c.metadata.get("nbgrader", {}).get("grade")))
@@ -242,7 +282,10 @@ def run_job(job: GradingJob) -> JobResult:
     files = {**dict(job.public), **{k: v for k, v in submitted.items() if not k.endswith(".ipynb")}}
     hide = [Path(p) for p in job.hide if Path(p).exists()] + list(worker_secret_folders())
     timing = {"exec": 0.0, "check": 0.0, "startup": 0.0}
-    scores, executed, failure = _execute(job, files, hide, prepared, hooks.all_checks(), timing)
+    checks = worker_checks(job.topics)
+    if not set(named_checks(sources.values())) <= set(checks):  # an id outside its prefix's topic
+        checks = worker_checks(None)
+    scores, executed, failure = _execute(job, files, hide, prepared, checks, timing)
     tampering = [t for p in prepared for t in p.tampering]
     notes = [n for p in prepared for n in p.notes]
     if failure is not None:

@@ -272,6 +272,7 @@ class Sandbox:
             from dlcourse_graders.zygote import zygote_for
 
             zygote = zygote_for(self.preload, self.limits.threads)
+            zygote.wait_ready()
         began = time.monotonic()
         if self.user == SANDBOX_USER and os.geteuid() == 0:
             self.user, self._user_lock = acquire_pool_user()

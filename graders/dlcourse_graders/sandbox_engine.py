@@ -19,7 +19,8 @@ from dlcourse.manager import Hooks
 
 from dlcourse_graders.engine import grading_seed
 from dlcourse_graders.gradebook_writer import read_timestamp, record_scores
-from dlcourse_graders.jobs import GradingJob, JobResult, notebook_imports, run_job
+from dlcourse_graders.jobs import (GradingJob, JobResult, named_checks, notebook_imports, run_job,
+                                   topics_of_checks, worker_hooks)
 from dlcourse_graders.results import Status, SubmissionResult
 from dlcourse_graders.sandbox import SandboxLimits
 
@@ -61,21 +62,25 @@ class AssignmentSpec:
     public: tuple[tuple[str, bytes], ...]
     preload: tuple[str, ...]
     limits: SandboxLimits
+    topics: tuple[str, ...] | None = None  # whose checks its grade cells name; None: every topic
 
 
 def load_assignment(course: Course, assignment: str, limits: SandboxLimits | None = None,
-                    wall_limit: float | None = None, preload: tuple[str, ...] | None = None) -> AssignmentSpec:
+                    wall_limit: float | None = None, preload: tuple[str, ...] | None = None,
+                    hooks: Hooks | None = None) -> AssignmentSpec:
     """The assignment's notebooks, public files, preloads (what its notebooks
-    import, by default) and limits (``limits`` or the assignment's own;
-    ``wall_limit`` wins over both)."""
+    import, by default), limits (``limits`` or the assignment's own;
+    ``wall_limit`` wins over both) and the topics whose checks it uses."""
     paths = sorted(course.source_dir(assignment).glob("*.ipynb"))
     base = limits if limits is not None else assignment_limits(course, assignment)
     if wall_limit is not None:
         base = replace(base, wall_seconds=wall_limit)
+    notebooks = [nbformat.read(p, as_version=4) for p in paths]
     if preload is None:
-        preload = notebook_imports(nbformat.read(p, as_version=4) for p in paths)
+        preload = notebook_imports(notebooks)
+    topics = topics_of_checks(named_checks(notebooks), hooks or worker_hooks())
     return AssignmentSpec(assignment, tuple((p.name, p.read_bytes()) for p in paths),
-                          _files(course.release_dir(assignment), notebooks=False), preload, base)
+                          _files(course.release_dir(assignment), notebooks=False), preload, base, topics)
 
 
 def make_job(course: Course, spec: AssignmentSpec, student: str, device: str = "auto",
@@ -85,7 +90,7 @@ def make_job(course: Course, spec: AssignmentSpec, student: str, device: str = "
         assignment=spec.assignment, student=student, sources=spec.sources,
         submission=_files(course.submitted_dir(student, spec.assignment), notebooks=True),
         public=spec.public, limits=spec.limits, seed=grading_seed(spec.assignment, student),
-        hide=(str(course.root),), preload=spec.preload, device=device, gpu_slots=gpu_slots,
+        hide=(str(course.root),), preload=spec.preload, device=device, gpu_slots=gpu_slots, topics=spec.topics,
     )
 
 
@@ -121,7 +126,7 @@ class SandboxEngine:
         return load_assignment(course, assignment, self.limits, self.wall_limit, preload=()).limits
 
     def job(self, course: Course, assignment: str, student: str) -> GradingJob:
-        spec = load_assignment(course, assignment, self.limits, self.wall_limit, self.preload)
+        spec = load_assignment(course, assignment, self.limits, self.wall_limit, self.preload, self.hooks)
         return make_job(course, spec, student)
 
     def grade(self, course: Course, assignment: str, student: str) -> SubmissionResult:

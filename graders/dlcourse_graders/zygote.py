@@ -71,10 +71,16 @@ class Zygote:
                                         stdout=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
         self.socket = ours
-        self.lock = threading.Lock()
-        ready = self.socket.recv(64)
-        if ready != b"ready":
-            raise RuntimeError("the sandbox zygote did not start")
+        self.lock = threading.RLock()
+        self.ready = False  # the zygote imports in the background until the first spawn needs it
+
+    def wait_ready(self) -> None:
+        """Block until the zygote has imported its preloads (it raises if the zygote failed)."""
+        with self.lock:
+            if not self.ready:
+                if self.socket.recv(64) != b"ready":
+                    raise RuntimeError("the sandbox zygote did not start")
+                self.ready = True
 
     def spawn(self, env: dict[str, str], stderr_fd: int) -> ForkedChild:
         """Fork a sandbox child wired to new pipes; it waits for its configuration on stdin."""
@@ -83,6 +89,7 @@ class Zygote:
         status_r, status_w = os.pipe()
         try:
             with self.lock:
+                self.wait_ready()
                 socket.send_fds(self.socket, [json.dumps({"env": env}).encode()],
                                 [child_in, child_out, stderr_fd, status_w])
                 reply = self.socket.recv(256)

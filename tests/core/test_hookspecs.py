@@ -17,7 +17,8 @@ FIRSTRESULT = {"dlcourse_kernel_name", "dlcourse_late_penalty", "dlcourse_export
 def test_the_hook_set_is_the_designed_one():
     assert set(SPECS) == {
         "dlcourse_configure", "dlcourse_register_topics", "dlcourse_register_notebooks",
-        "dlcourse_register_visualisers", "dlcourse_register_checks", "dlcourse_register_datasets",
+        "dlcourse_register_visualisers", "dlcourse_register_checks", "dlcourse_check_sources",
+        "dlcourse_register_datasets",
         "dlcourse_modify_notebook", "dlcourse_kernel_name", "dlcourse_late_penalty",
         "dlcourse_grading_finished", "dlcourse_export_grades",
     }

@@ -76,6 +76,9 @@ def test_facade_returns_typed_values(toy_env):
     assert isinstance(topic, Topic)
     assert {c.id for c in hooks.checks(topic)} == {"toy.double", "toy.relu"}
     assert set(hooks.all_checks()) >= {"toy.double", "perceptron.sigmoid"}
+    # a plugin that does not declare its check files: found from the imported checks
+    assert [p.name for p in hooks.check_sources(topic)] == ["dlcourse_toytopic.py"]
+    assert [p.name for p in hooks.check_sources(hooks.topic("perceptron"))] == ["__init__.py", "checks.py"]
     with pytest.raises(KeyError, match="installed topics: .*perceptron"):
         hooks.topic("nope")
     assert hooks.late_penalty("someone", 10.0, 3600.0) == 0.0

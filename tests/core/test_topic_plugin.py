@@ -80,3 +80,19 @@ def test_the_manager_registers_a_modules_plugin_object(monkeypatch):
     pm = get_plugin_manager()
     assert pm.get_plugin("demo_topic_module") is module.plugin
     assert "demo_topic" in [t.slug for t in Hooks(pm).topics()]
+
+
+def test_check_sources_are_found_without_importing_the_checks(tmp_path, monkeypatch):
+    package = tmp_path / "demo_topic_pkg"
+    (package / "hidden").mkdir(parents=True)
+    for name in ("__init__.py", "hidden/__init__.py", "hidden/helpers.py"):
+        (package / name).write_text("")
+    (package / "hidden" / "checks.py").write_text("raise RuntimeError('checks were imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    hook = _manager(_plugin("demo_topic_pkg.hidden.checks")).hook
+    (found,) = hook.dlcourse_check_sources(course=None, topic=TOPIC)
+    assert [p.name for p in found] == ["__init__.py", "checks.py", "helpers.py"]
+    assert "demo_topic_pkg.hidden.checks" not in sys.modules
+    assert hook.dlcourse_check_sources(course=None, topic=Topic("other", "Other")) == [[]]
+    missing = _manager(_plugin("no_such_topic_pkg.hidden.checks")).hook
+    assert missing.dlcourse_check_sources(course=None, topic=TOPIC) == [[]]

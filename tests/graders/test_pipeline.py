@@ -148,6 +148,7 @@ def test_hooks_are_called_in_pipeline_order(tmp_path, toy_env):
         "register_checks") < build.index("kernel_name") < build.index("modify_notebook")
     after = calls[calls.index("modify_notebook"):]
     assert "register_checks" in after, "the grade cells look up their checks through the hook"
+    assert after.index("check_sources") < after.index("grading_finished"), "grading fingerprints the checks' files"
     assert after.index("grading_finished") < after.index("export_grades")
 
 

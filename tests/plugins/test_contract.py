@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -43,8 +45,18 @@ def test_hooks_ignore_other_topics_and_missing_hidden(slug, monkeypatch):
     other = Topic("some_other_topic", "Another topic")
     assert plugin.dlcourse_register_notebooks(course=None, topic=other) == []
     assert plugin.dlcourse_register_checks(course=None, topic=other) == []
+    assert plugin.dlcourse_check_sources(course=None, topic=other) == []
     monkeypatch.setitem(sys.modules, f"{topic.plugin}.hidden.checks", None)  # as if hidden/ were not shipped
     assert plugin.dlcourse_register_checks(course=None, topic=topic) == []
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_check_sources_hold_the_checks(slug):
+    topic = HOOKS.topic(slug)
+    sources = HOOKS.check_sources(topic)
+    checks_file = {inspect.getsourcefile(c.run) for c in HOOKS.checks(topic)}
+    assert {str(Path(f).resolve()) for f in checks_file} <= {str(p) for p in sources}
+    assert all(p.parent.name == "hidden" or "hidden" in p.parts for p in sources)
 
 
 @pytest.mark.parametrize("slug", SLUGS)
