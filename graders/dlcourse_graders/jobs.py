@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import json
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -256,6 +257,7 @@ def _transformer() -> Any:
     return TransformerManager()
 
 
+@functools.lru_cache(maxsize=4096)  # the locked cells are the same in every submission
 def to_python(source: str) -> str:
     """Turn IPython syntax (magics, ``!commands``) into plain Python calls."""
     try:
@@ -413,14 +415,14 @@ def _outputs(outcome: dict[str, Any]) -> list[NotebookNode]:
 
 def _autograded(source: NotebookNode, cells: Iterable[NotebookNode]) -> bytes:
     notebook = nbformat.v4.new_notebook(metadata=source.metadata, cells=list(cells))
-    _cap_outputs(notebook)
+    cap_outputs(notebook)
     return nbformat.writes(notebook).encode("utf-8")
 
 
-def _cap_outputs(notebook: NotebookNode) -> None:
+def cap_outputs(notebook: NotebookNode) -> None:
     """Keep the whole notebook's outputs under a cap, dropping the largest first."""
-    def size(cell: NotebookNode) -> int:
-        return len(nbformat.writes(nbformat.v4.new_notebook(cells=[cell]))) if cell.cell_type == "code" else 0
+    def size(cell: NotebookNode) -> int:  # the cell's outputs as JSON: close to what they add to the file
+        return len(json.dumps(cell.get("outputs", []))) if cell.cell_type == "code" else 0
 
     total = sum(size(c) for c in notebook.cells)
     for cell in sorted((c for c in notebook.cells if c.cell_type == "code"), key=size, reverse=True):

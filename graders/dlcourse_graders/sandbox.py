@@ -157,6 +157,7 @@ def harden_course_permissions(course_root: Path) -> None:
         gradebook.chmod(0o600)
 
 
+@functools.cache  # a property of the host, not of the sandbox user: probed once per process
 def _probe_namespaces() -> str:
     """'' when the child will be able to unshare net+mount namespaces, else why not."""
     flags = wire.CLONE_NEWNET | wire.CLONE_NEWNS

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pluggy
 
 from dlcourse import PROJECT_NAME, hookspecs
@@ -15,7 +16,7 @@ from dlcourse.coursedir import init_course
 from dlcourse.manager import Hooks
 from dlcourse.topic_plugin import TopicPlugin, lesson_and_assignment
 from dlcourse.types import Topic
-from dlcourse_graders.jobs import checks_digest, secret_folders, topics_of_checks
+from dlcourse_graders.jobs import NOTEBOOK_OUTPUT_CAP, cap_outputs, checks_digest, secret_folders, topics_of_checks
 
 
 def test_topics_come_from_the_check_ids_prefix():
@@ -90,3 +91,17 @@ def test_the_coordinator_builds_jobs_without_importing_checks_or_torch(tmp_path)
     assert found["topics"] == ["perceptron"]
     assert len(found["fingerprint"]) == 64
     assert found["imported"] == []
+
+
+def test_the_largest_outputs_go_first_until_the_notebook_fits():
+    def cell(text_size: int) -> nbformat.NotebookNode:
+        code = nbformat.v4.new_code_cell("print('x')")
+        code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * text_size)]
+        return code
+
+    notebook = nbformat.v4.new_notebook(cells=[cell(900_000), cell(300_000), cell(200_000), cell(10)])
+    cap_outputs(notebook)
+    texts = [c.outputs[0]["text"] for c in notebook.cells]
+    assert "over the size cap" in texts[0]
+    assert [len(t) for t in texts[1:]] == [300_000, 200_000, 10]
+    assert len(nbformat.writes(notebook)) <= NOTEBOOK_OUTPUT_CAP + 10_000
