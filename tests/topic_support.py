@@ -58,3 +58,28 @@ def assert_wrong_version_loses_points(check: Check, namespace: dict, source: str
     messages = " | ".join(case.message for case in cases if not case.passed)
     assert hint in messages, messages
     assert_student_safe(cases)
+
+
+def assert_reference_passes(check: Check, solution: dict, min_cases: int = 3, salt: str | None = None) -> None:
+    """The reference ``solution`` passes every case of ``check``; there are at least ``min_cases``
+    of them, and no message reveals expected values."""
+    from dlcourse.checking import InKernelStudent, run_check
+
+    cases = run_check(check, InKernelStudent(solution), salt=salt)
+    failed = [case.message for case in cases if not case.passed]
+    assert not failed, failed
+    assert len(cases) >= min_cases, "each check should have several cases"
+    assert_student_safe(cases)
+
+
+def assert_missing_function_scores_zero(check: Check, solution: dict, name: str) -> None:
+    """Without the student's ``name``, ``check`` gives nothing and every failed case says it is not defined."""
+    from dlcourse.checking import InKernelStudent, run_check, score_cases
+
+    namespace = dict(solution)
+    del namespace[name]
+    cases = run_check(check, InKernelStudent(namespace))
+    assert score_cases(cases) == 0
+    messages = [case.message for case in cases if not case.passed]
+    assert messages and all("not defined" in message for message in messages), messages
+    assert_student_safe(cases)

@@ -24,7 +24,14 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_cnn import data, widgets  # noqa: E402
 from dlcourse_cnn.hidden.checks import CHECKS  # noqa: E402
-from topic_support import SOLUTION_REGION, assert_student_safe, assert_wrong_version_loses_points, release_source, with_source  # noqa: E402
+from topic_support import (  # noqa: E402
+    SOLUTION_REGION,
+    assert_missing_function_scores_zero,
+    assert_reference_passes,
+    assert_wrong_version_loses_points,
+    release_source,
+    with_source,
+)
 
 PACKAGE = Path(dlcourse_cnn.__file__).parent
 ASSIGNMENT = PACKAGE / "notebooks" / "cnn.py"
@@ -87,11 +94,7 @@ def test_solution_runs_within_budget(solution):
 @pytest.mark.parametrize("check_id", sorted(CHECKS_BY_ID))
 def test_reference_passes_every_check(solution, check_id, seed, monkeypatch):
     monkeypatch.setenv("DLCOURSE_GRADING_SEED", seed)
-    cases = run_check(CHECKS_BY_ID[check_id], InKernelStudent(solution))
-    failed = [case.message for case in cases if not case.passed]
-    assert not failed, failed
-    assert len(cases) >= 3, "each check should have several cases"
-    assert_student_safe(cases)
+    assert_reference_passes(CHECKS_BY_ID[check_id], solution)
 
 
 def test_checks_are_fast(solution):
@@ -274,11 +277,7 @@ def test_wrong_versions_lose_points(solution, name):
 
 
 def test_missing_function_is_reported(solution):
-    namespace = dict(solution)
-    del namespace["conv1d"]
-    cases = run_check(CHECKS_BY_ID["cnn.conv1d"], InKernelStudent(namespace))
-    assert score_cases(cases) == 0
-    assert all("not defined" in case.message for case in cases)
+    assert_missing_function_scores_zero(CHECKS_BY_ID["cnn.conv1d"], solution, "conv1d")
 
 
 def test_partial_credit(solution):

@@ -23,7 +23,15 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_perceptron import data, widgets  # noqa: E402
 from dlcourse_perceptron.hidden.checks import CHECKS  # noqa: E402
-from topic_support import SOLUTION_REGION, assert_student_safe, assert_wrong_version_loses_points, exec_cells, release_source, with_source  # noqa: E402
+from topic_support import (  # noqa: E402
+    SOLUTION_REGION,
+    assert_missing_function_scores_zero,
+    assert_reference_passes,
+    assert_wrong_version_loses_points,
+    exec_cells,
+    release_source,
+    with_source,
+)
 
 NOTEBOOKS = Path(dlcourse_perceptron.__file__).parent / "notebooks"
 ASSIGNMENT = NOTEBOOKS / "perceptron.py"
@@ -73,10 +81,7 @@ def test_solution_notebook_runs_within_budget():
 @pytest.mark.parametrize("check_id", sorted(CHECKS_BY_ID))
 def test_reference_passes_every_check(solution, check_id, seed, monkeypatch):
     monkeypatch.setenv("DLCOURSE_GRADING_SEED", seed)
-    cases = run_check(CHECKS_BY_ID[check_id], _student(solution))
-    failed = [case.message for case in cases if not case.passed]
-    assert not failed, failed
-    assert len(cases) >= 2, "each check should have several cases"
+    assert_reference_passes(CHECKS_BY_ID[check_id], solution, min_cases=2)
 
 
 def test_checks_are_fast(solution):
@@ -189,12 +194,7 @@ def test_wrong_versions_lose_points(solution, name):
 
 
 def test_missing_function_is_reported(solution):
-    namespace = dict(solution)
-    del namespace["numerical_gradient"]
-    cases = run_check(CHECKS_BY_ID["perceptron.numerical_gradient"], _student(namespace))
-    assert score_cases(cases) == 0
-    assert all("not defined" in case.message for case in cases if not case.passed)
-    assert_student_safe(cases)
+    assert_missing_function_scores_zero(CHECKS_BY_ID["perceptron.numerical_gradient"], solution, "numerical_gradient")
 
 
 def test_partial_credit(solution):

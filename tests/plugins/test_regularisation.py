@@ -24,7 +24,16 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 from dlcourse_regularisation import data, drivers, widgets
 from dlcourse_regularisation.hidden.checks import CHECKS, SUBJECTS
-from topic_support import SOLUTION_REGION, assert_student_safe, assert_wrong_version_loses_points, exec_cells, release_source, with_source
+from topic_support import (
+    SOLUTION_REGION,
+    assert_missing_function_scores_zero,
+    assert_reference_passes,
+    assert_student_safe,
+    assert_wrong_version_loses_points,
+    exec_cells,
+    release_source,
+    with_source,
+)
 
 PACKAGE = Path(dlcourse_regularisation.__file__).parent
 NOTEBOOKS = PACKAGE / "notebooks"
@@ -92,10 +101,7 @@ def test_solution_notebook_runs_within_budget(solution):
 @pytest.mark.parametrize("check_id", sorted(CHECKS_BY_ID))
 def test_reference_passes_every_check(solution, check_id, seed, monkeypatch):
     monkeypatch.setenv("DLCOURSE_GRADING_SEED", seed)
-    cases = run_check(CHECKS_BY_ID[check_id], _student(solution))
-    failed = [case.message for case in cases if not case.passed]
-    assert not failed, failed
-    assert len(cases) >= 3, "each check should have several cases"
+    assert_reference_passes(CHECKS_BY_ID[check_id], solution)
 
 
 def test_checks_draw_fresh_inputs_per_student(solution, monkeypatch):
@@ -433,12 +439,7 @@ def test_wrong_versions_lose_points(solution, name):
 
 
 def test_missing_function_is_reported(solution):
-    namespace = dict(solution)
-    del namespace["batchnorm_backward"]
-    cases = run_check(CHECKS_BY_ID["regularisation.batchnorm_backward"], _student(namespace))
-    assert score_cases(cases) == 0
-    assert all("not defined" in case.message for case in cases if not case.passed)
-    assert_student_safe(cases)
+    assert_missing_function_scores_zero(CHECKS_BY_ID["regularisation.batchnorm_backward"], solution, "batchnorm_backward")
 
 
 @pytest.mark.parametrize("check_id, source", [

@@ -26,7 +26,15 @@ from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 from dlcourse_rnn import data, drivers, widgets
 from dlcourse_rnn.hidden import checks as hidden
 from dlcourse_rnn.hidden.checks import CHECKS
-from topic_support import SOLUTION_REGION, assert_student_safe, assert_wrong_version_loses_points, release_source, with_source
+from topic_support import (
+    SOLUTION_REGION,
+    assert_missing_function_scores_zero,
+    assert_reference_passes,
+    assert_student_safe,
+    assert_wrong_version_loses_points,
+    release_source,
+    with_source,
+)
 
 PACKAGE = Path(dlcourse_rnn.__file__).parent
 NOTEBOOKS = PACKAGE / "notebooks"
@@ -100,11 +108,7 @@ def test_solution_notebook_within_budget_and_levels(executed, solution):
 @pytest.mark.parametrize("check_id", sorted(CHECKS_BY_ID))
 def test_reference_passes_every_check(solution, check_id, seed, monkeypatch):
     monkeypatch.setenv("DLCOURSE_GRADING_SEED", seed)
-    cases = run_check(CHECKS_BY_ID[check_id], _student(solution))
-    failed = [case.message for case in cases if not case.passed]
-    assert not failed, failed
-    assert len(cases) >= 2, "each check should have several cases"
-    assert_student_safe(cases)
+    assert_reference_passes(CHECKS_BY_ID[check_id], solution, min_cases=2)
 
 
 def test_checks_are_fast(solution):
@@ -320,12 +324,7 @@ def test_wrong_versions_lose_points(solution, name):
 
 
 def test_missing_function_is_reported(solution):
-    namespace = dict(solution)
-    del namespace["lstm_step"]
-    cases = run_check(CHECKS_BY_ID["rnn.lstm_step"], _student(namespace))
-    assert score_cases(cases) == 0
-    assert all("not defined" in case.message for case in cases)
-    assert_student_safe(cases)
+    assert_missing_function_scores_zero(CHECKS_BY_ID["rnn.lstm_step"], solution, "lstm_step")
 
 
 def test_driver_errors_name_the_students_code(solution):
