@@ -61,6 +61,7 @@ def warm_worker(torch_threads: int, topics: tuple[str, ...] | None = None,
     """
     from dlcourse_graders.jobs import set_worker_threads, worker_checks, worker_secret_folders
 
+    topics = None if topics is None else tuple(topics)  # Dask may hand over a list; the caches want a tuple
     set_worker_threads(torch_threads)
     if preload:
         from dlcourse_graders.zygote import zygote_for
@@ -77,7 +78,7 @@ def warm_worker(torch_threads: int, topics: tuple[str, ...] | None = None,
     for module in preload:  # the checks mostly use what the notebooks use (data generators, libraries)
         with contextlib.suppress(Exception):
             importlib.import_module(module)
-    worker_checks(None if topics is None else tuple(topics))
+    worker_checks(topics)
     worker_secret_folders()
 
 

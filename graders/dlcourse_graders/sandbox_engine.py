@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
 
 from dlcourse.coursedir import Course
 from dlcourse.manager import Hooks
@@ -28,11 +29,19 @@ STARTUP_ALLOWANCE = 30.0
 EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
-def assignment_limits(course: Course, assignment: str) -> SandboxLimits:
+def _source_notebooks(course: Course, assignment: str) -> list[tuple[str, bytes]]:
+    return [(p.name, p.read_bytes()) for p in sorted(course.source_dir(assignment).glob("*.ipynb"))]
+
+
+def assignment_limits(course: Course, assignment: str,
+                      notebooks: list[NotebookNode] | None = None) -> SandboxLimits:
     """The sandbox limits of ``assignment``: defaults, its own overrides, and a wall
-    limit of the notebooks' time budgets plus a start-up allowance."""
-    metadata = [nbformat.read(p, as_version=4).metadata.get("dlcourse", {})
-                for p in sorted(course.source_dir(assignment).glob("*.ipynb"))]
+    limit of the notebooks' time budgets plus a start-up allowance (``notebooks``:
+    its source notebooks, where the caller has read them already)."""
+    if notebooks is None:
+        notebooks = [nbformat.reads(data.decode("utf-8"), as_version=4)
+                     for _, data in _source_notebooks(course, assignment)]
+    metadata = [notebook.metadata.get("dlcourse", {}) for notebook in notebooks]
     overrides: dict[str, float] = {}
     for meta in metadata:
         for key, value in meta.get("limits", {}).items():
@@ -40,6 +49,13 @@ def assignment_limits(course: Course, assignment: str) -> SandboxLimits:
     wall = sum(float(m.get("time_limit", 60.0)) for m in metadata) + STARTUP_ALLOWANCE
     defaults = SandboxLimits(wall_seconds=wall)
     return replace(defaults, **{k: type(getattr(defaults, k))(v) for k, v in overrides.items()})
+
+
+def chosen_limits(course: Course, assignment: str, limits: SandboxLimits | None = None,
+                  wall_limit: float | None = None, notebooks: list[NotebookNode] | None = None) -> SandboxLimits:
+    """``limits`` or the assignment's own; ``wall_limit`` wins over both."""
+    base = limits if limits is not None else assignment_limits(course, assignment, notebooks)
+    return base if wall_limit is None else replace(base, wall_seconds=wall_limit)
 
 
 def _files(root: Path, *, notebooks: bool) -> tuple[tuple[str, bytes], ...]:
@@ -71,16 +87,13 @@ def load_assignment(course: Course, assignment: str, limits: SandboxLimits | Non
     """The assignment's notebooks, public files, preloads (what its notebooks
     import, by default), limits (``limits`` or the assignment's own;
     ``wall_limit`` wins over both) and the topics whose checks it uses."""
-    paths = sorted(course.source_dir(assignment).glob("*.ipynb"))
-    base = limits if limits is not None else assignment_limits(course, assignment)
-    if wall_limit is not None:
-        base = replace(base, wall_seconds=wall_limit)
-    notebooks = [nbformat.read(p, as_version=4) for p in paths]
+    sources = _source_notebooks(course, assignment)
+    notebooks = [nbformat.reads(data.decode("utf-8"), as_version=4) for _, data in sources]
     if preload is None:
         preload = notebook_imports(notebooks)
     topics = topics_of_checks(named_checks(notebooks), hooks or worker_hooks())
-    return AssignmentSpec(assignment, tuple((p.name, p.read_bytes()) for p in paths),
-                          _files(course.release_dir(assignment), notebooks=False), preload, base, topics)
+    return AssignmentSpec(assignment, tuple(sources), _files(course.release_dir(assignment), notebooks=False),
+                          preload, chosen_limits(course, assignment, limits, wall_limit, notebooks), topics)
 
 
 def make_job(course: Course, spec: AssignmentSpec, student: str, device: str = "auto",
@@ -123,7 +136,7 @@ class SandboxEngine:
 
     def limits_for(self, course: Course, assignment: str) -> SandboxLimits:
         """Engine limits if given, else the assignment's; ``wall_limit`` wins over both."""
-        return load_assignment(course, assignment, self.limits, self.wall_limit, preload=()).limits
+        return chosen_limits(course, assignment, self.limits, self.wall_limit)
 
     def job(self, course: Course, assignment: str, student: str) -> GradingJob:
         spec = load_assignment(course, assignment, self.limits, self.wall_limit, self.preload, self.hooks)
