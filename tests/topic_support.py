@@ -6,6 +6,7 @@ import contextlib
 import io
 import re
 import warnings
+from pathlib import Path
 from typing import Iterable
 
 from dlcourse.types import CaseResult, Check
@@ -83,3 +84,22 @@ def assert_missing_function_scores_zero(check: Check, solution: dict, name: str)
     messages = [case.message for case in cases if not case.passed]
     assert messages and all("not defined" in message for message in messages), messages
     assert_student_safe(cases)
+
+
+def code_cells(path: Path, *, tests: bool = False) -> list:
+    """The code cells of a jupytext notebook source; its public test cells only with ``tests``."""
+    import jupytext
+
+    return [cell for cell in jupytext.read(path).cells
+            if cell.cell_type == "code" and (tests or cell.metadata.get("nbgrader") != "tests")]
+
+
+def assert_public_tests_need_the_exercises(path: Path, release: dict) -> None:
+    """Every public test cell of ``path`` raises NotImplementedError in the untouched ``release``."""
+    import pytest
+
+    cells = [cell for cell in code_cells(path, tests=True) if cell.metadata.get("nbgrader") == "tests"]
+    assert cells, f"{path} has no public test cells"
+    for cell in cells:
+        with pytest.raises(NotImplementedError), contextlib.redirect_stdout(io.StringIO()):
+            exec(cell.source, dict(release))

@@ -27,8 +27,10 @@ from dlcourse_cnn.hidden.checks import CHECKS  # noqa: E402
 from topic_support import (  # noqa: E402
     SOLUTION_REGION,
     assert_missing_function_scores_zero,
+    assert_public_tests_need_the_exercises,
     assert_reference_passes,
     assert_wrong_version_loses_points,
+    code_cells,
     release_source,
     with_source,
 )
@@ -42,12 +44,6 @@ CHECKS_BY_ID = {check.id: check for check in CHECKS}
 # ----------------------------------------------------------------- helpers
 
 
-def _code_cells(path: Path, *, tests: bool = False):
-    for cell in jupytext.read(path).cells:
-        if cell.cell_type == "code" and (tests or cell.metadata.get("nbgrader") != "tests"):
-            yield cell
-
-
 @pytest.fixture(scope="module")
 def solution() -> dict:
     """The whole solution notebook, test cells included, executed once (it trains the digits network).
@@ -58,7 +54,7 @@ def solution() -> dict:
     namespace: dict = {}
     quiet: dict[str, str] = {}
     started = time.process_time()
-    for cell in _code_cells(ASSIGNMENT, tests=True):
+    for cell in code_cells(ASSIGNMENT, tests=True):
         err = io.StringIO()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err), \
                 warnings.catch_warnings(record=True) as caught:
@@ -75,7 +71,7 @@ def solution() -> dict:
 def release() -> dict:
     namespace: dict = {}
     with contextlib.redirect_stdout(io.StringIO()):
-        for cell in _code_cells(ASSIGNMENT):
+        for cell in code_cells(ASSIGNMENT):
             exec(release_source(cell.source), namespace)
     return namespace
 
@@ -119,10 +115,7 @@ def test_untouched_release_scores_zero(release):
         assert score_cases(cases) == 0, check.id
         explained = ("not implemented", "run the training cell")  # the release never trains digits_model
         assert any(word in case.message for case in cases for word in explained), [c.message for c in cases]
-    for cell in _code_cells(ASSIGNMENT, tests=True):
-        if cell.metadata.get("nbgrader") == "tests":
-            with pytest.raises(NotImplementedError), contextlib.redirect_stdout(io.StringIO()):
-                exec(cell.source, dict(release))
+    assert_public_tests_need_the_exercises(ASSIGNMENT, release)
 
 
 # ------------------------------------------------------- checks can fail

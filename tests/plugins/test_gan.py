@@ -29,8 +29,10 @@ from dlcourse_gan.hidden.checks import CHECKS  # noqa: E402
 from topic_support import (  # noqa: E402
     SOLUTION_REGION,
     assert_missing_function_scores_zero,
+    assert_public_tests_need_the_exercises,
     assert_reference_passes,
     assert_student_safe,
+    code_cells,
     release_source,
     with_source,
 )
@@ -42,15 +44,6 @@ CHECKS_BY_ID = {check.id: check for check in CHECKS}
 
 
 # ----------------------------------------------------------------- helpers
-
-
-def _code_cells(path: Path, *, tests: bool = False):
-    for cell in jupytext.read(path).cells:
-        if cell.cell_type != "code":
-            continue
-        if cell.metadata.get("nbgrader") == "tests" and not tests:
-            continue
-        yield cell
 
 
 def _messages(cases) -> str:
@@ -72,7 +65,7 @@ def solution_run() -> dict:
     namespace: dict = {}
     noisy: dict[str, str] = {}
     start = time.process_time()
-    for cell in _code_cells(ASSIGNMENT, tests=True):
+    for cell in code_cells(ASSIGNMENT, tests=True):
         err = io.StringIO()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err), \
                 warnings.catch_warnings(record=True) as caught:
@@ -97,7 +90,7 @@ def release() -> dict:
     namespace: dict = {}
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        for cell in _code_cells(ASSIGNMENT):
+        for cell in code_cells(ASSIGNMENT):
             exec(compile(release_source(cell.source), "<release cell>", "exec"), namespace)
     return namespace
 
@@ -150,10 +143,7 @@ def test_untouched_release_scores_zero(release):
         assert any("not implemented" in case.message or "not a trained generator" in case.message
                    for case in cases), _messages(cases)
         assert_student_safe(cases)
-    for cell in _code_cells(ASSIGNMENT, tests=True):
-        if cell.metadata.get("nbgrader") == "tests":
-            with pytest.raises(NotImplementedError), contextlib.redirect_stdout(io.StringIO()):
-                exec(cell.source, dict(release))
+    assert_public_tests_need_the_exercises(ASSIGNMENT, release)
 
 
 def test_release_explorer_says_what_is_missing(release):

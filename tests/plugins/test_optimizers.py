@@ -28,8 +28,10 @@ from dlcourse_optimizers.hidden.checks import CHECKS  # noqa: E402
 from dlcourse_optimizers.hidden.variants import HINTS  # noqa: E402
 from topic_support import (  # noqa: E402
     SOLUTION_REGION,
+    assert_public_tests_need_the_exercises,
     assert_reference_passes,
     assert_student_safe,
+    code_cells,
     release_source,
     with_source,
 )
@@ -44,16 +46,6 @@ STUDENT_SAFE = ("__init__.py", "data.py", "drivers.py", "models.py", "problems.p
 
 
 # ----------------------------------------------------------------- helpers
-
-
-def _code_cells(path: Path, *, tests: bool = False):
-    notebook = jupytext.read(path)
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        if cell.metadata.get("nbgrader") == "tests" and not tests:
-            continue
-        yield cell
 
 
 def _exec_cells(sources, namespace=None) -> dict:
@@ -78,7 +70,7 @@ def _failed(cases) -> str:
 def executed() -> tuple[dict, float]:
     """The solution notebook run once, top to bottom with its public tests: (namespace, CPU seconds)."""
     start = time.process_time()
-    namespace = _exec_cells(cell.source for cell in _code_cells(ASSIGNMENT, tests=True))
+    namespace = _exec_cells(cell.source for cell in code_cells(ASSIGNMENT, tests=True))
     return namespace, time.process_time() - start
 
 
@@ -89,7 +81,7 @@ def solution(executed) -> dict:
 
 @pytest.fixture(scope="module")
 def release() -> dict:
-    return _exec_cells(release_source(cell.source) for cell in _code_cells(ASSIGNMENT))
+    return _exec_cells(release_source(cell.source) for cell in code_cells(ASSIGNMENT))
 
 
 # -------------------------------------------------------- reference solution
@@ -130,10 +122,7 @@ def test_untouched_release_scores_zero(release):
         cases = run_check(check, student)
         assert score_cases(cases) == 0, check.id
         assert all("not implemented" in case.message for case in cases), _failed(cases)
-    for cell in _code_cells(ASSIGNMENT, tests=True):
-        if cell.metadata.get("nbgrader") == "tests":
-            with pytest.raises(NotImplementedError), contextlib.redirect_stdout(io.StringIO()):
-                exec(cell.source, dict(release))
+    assert_public_tests_need_the_exercises(ASSIGNMENT, release)
 
 
 def test_trajectory_messages_name_the_students_method(release):
@@ -394,7 +383,7 @@ def test_conventions_are_stated_to_students():
 
 def test_public_tests_are_quiet(solution):
     namespace = dict(solution)
-    for cell in _code_cells(ASSIGNMENT, tests=True):
+    for cell in code_cells(ASSIGNMENT, tests=True):
         if cell.metadata.get("nbgrader") != "tests":
             continue
         err = io.StringIO()
@@ -550,7 +539,7 @@ def test_problems_match_their_formulas():
 
 def test_student_safe_modules_hold_no_solution():
     secret = set()
-    for cell in _code_cells(ASSIGNMENT):
+    for cell in code_cells(ASSIGNMENT):
         for match in SOLUTION_REGION.finditer(cell.source):
             secret |= {line.strip() for line in match.group(0).splitlines()[1:-1] if len(line.strip()) > 25}
     secret -= {"rng = np.random.default_rng(seed)"}  # a generic line, not a solution

@@ -26,8 +26,10 @@ from dlcourse_perceptron.hidden.checks import CHECKS  # noqa: E402
 from topic_support import (  # noqa: E402
     SOLUTION_REGION,
     assert_missing_function_scores_zero,
+    assert_public_tests_need_the_exercises,
     assert_reference_passes,
     assert_wrong_version_loses_points,
+    code_cells,
     exec_cells,
     release_source,
     with_source,
@@ -42,28 +44,18 @@ CHECKS_BY_ID = {check.id: check for check in CHECKS}
 # ----------------------------------------------------------------- helpers
 
 
-def _code_cells(path: Path, *, tests: bool = False):
-    notebook = jupytext.read(path)
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        if cell.metadata.get("nbgrader") == "tests" and not tests:
-            continue
-        yield cell
-
-
 def _student(namespace: dict) -> InKernelStudent:
     return InKernelStudent(namespace)
 
 
 @pytest.fixture(scope="module")
 def solution() -> dict:
-    return exec_cells(cell.source for cell in _code_cells(ASSIGNMENT))
+    return exec_cells(cell.source for cell in code_cells(ASSIGNMENT))
 
 
 @pytest.fixture(scope="module")
 def release() -> dict:
-    return exec_cells(release_source(cell.source) for cell in _code_cells(ASSIGNMENT))
+    return exec_cells(release_source(cell.source) for cell in code_cells(ASSIGNMENT))
 
 
 # -------------------------------------------------------- reference solution
@@ -71,7 +63,7 @@ def release() -> dict:
 
 def test_solution_notebook_runs_within_budget():
     start = time.perf_counter()
-    namespace = exec_cells(cell.source for cell in _code_cells(ASSIGNMENT, tests=True))
+    namespace = exec_cells(cell.source for cell in code_cells(ASSIGNMENT, tests=True))
     elapsed = time.perf_counter() - start
     assert elapsed < 60, f"the solution notebook took {elapsed:.1f} s"
     assert namespace["explorer"] is not None and namespace["explorer"].last_result is not None
@@ -105,10 +97,7 @@ def test_untouched_release_scores_zero(release):
         cases = run_check(check, student)
         assert score_cases(cases) == 0, check.id
         assert any("not implemented" in case.message for case in cases), [c.message for c in cases]
-    for cell in _code_cells(ASSIGNMENT, tests=True):
-        if cell.metadata.get("nbgrader") == "tests":
-            with pytest.raises(NotImplementedError), contextlib.redirect_stdout(io.StringIO()):
-                exec(cell.source, dict(release))
+    assert_public_tests_need_the_exercises(ASSIGNMENT, release)
 
 
 # ------------------------------------------------------- checks can fail
@@ -232,7 +221,7 @@ def test_assignment_structure():
 
 def test_public_tests_are_quiet(solution):
     namespace = dict(solution)
-    for cell in _code_cells(ASSIGNMENT, tests=True):
+    for cell in code_cells(ASSIGNMENT, tests=True):
         if cell.metadata.get("nbgrader") != "tests":
             continue
         err = io.StringIO()

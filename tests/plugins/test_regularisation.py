@@ -27,6 +27,7 @@ from dlcourse_regularisation.hidden.checks import CHECKS, SUBJECTS
 from topic_support import (
     SOLUTION_REGION,
     assert_missing_function_scores_zero,
+    assert_public_tests_need_the_exercises,
     assert_reference_passes,
     assert_student_safe,
     assert_wrong_version_loses_points,
@@ -138,10 +139,7 @@ def test_untouched_release_scores_zero(release):
         assert "not implemented" in messages or "not defined" in messages, messages
         assert not [d for d in SUBJECTS if f"`{d}`" in messages], "messages name the student's function"
         assert_student_safe(cases)
-    for cell in _code_cells(ASSIGNMENT, tests=True):
-        if cell.metadata.get("nbgrader") == "tests":
-            with pytest.raises(NotImplementedError), contextlib.redirect_stdout(io.StringIO()):
-                exec(cell.source, dict(release))
+    assert_public_tests_need_the_exercises(ASSIGNMENT, release)
 
 
 # ------------------------------------------------------- checks can fail

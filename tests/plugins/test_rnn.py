@@ -29,6 +29,7 @@ from dlcourse_rnn.hidden.checks import CHECKS
 from topic_support import (
     SOLUTION_REGION,
     assert_missing_function_scores_zero,
+    assert_public_tests_need_the_exercises,
     assert_reference_passes,
     assert_student_safe,
     assert_wrong_version_loses_points,
@@ -127,12 +128,8 @@ def test_checks_cover_every_exercise():
 
 
 def test_untouched_release_scores_zero(release):
-    namespace = dict(release)
-    for cell in _code_cells(ASSIGNMENT):
-        if cell.metadata.get("nbgrader") == "tests":
-            with pytest.raises(NotImplementedError), contextlib.redirect_stdout(io.StringIO()):
-                exec(cell.source, namespace)
-    student = _student(namespace)
+    assert_public_tests_need_the_exercises(ASSIGNMENT, release)
+    student = _student(release)
     for check in CHECKS:
         cases = run_check(check, student)
         assert score_cases(cases) == 0, check.id

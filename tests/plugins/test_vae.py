@@ -27,6 +27,7 @@ from dlcourse_vae.hidden.checks import CHECKS, MAX_HELDOUT_NELBO  # noqa: E402
 from topic_support import (  # noqa: E402
     SOLUTION_REGION,
     assert_missing_function_scores_zero,
+    assert_public_tests_need_the_exercises,
     assert_reference_passes,
     assert_wrong_version_loses_points,
     release_source,
@@ -127,10 +128,7 @@ def test_untouched_release_scores_zero(release):
         assert score_cases(cases) == 0, check.id
         assert any("not implemented" in case.message or "not defined" in case.message for case in cases), (
             [case.message for case in cases])
-    for cell in _code_cells(ASSIGNMENT):
-        if cell.metadata.get("nbgrader") == "tests":
-            with pytest.raises(NotImplementedError), contextlib.redirect_stdout(io.StringIO()):
-                exec(cell.source, dict(release))
+    assert_public_tests_need_the_exercises(ASSIGNMENT, release)
 
 
 def test_release_explorer_says_what_is_missing(release):
