@@ -1,29 +1,47 @@
 """JupyterHub configuration for a dlcourse class on one machine.
 
-A STARTING POINT, not exercised by the test suite: read it, adapt it, try it
-with two test accounts before the first class. See docs/operations.md.
+The test suite runs this very file (tests/hub/test_first_week.py) with a real
+hub, real Unix accounts and a real browser; docs/operations.md#hub walks
+through the setup step by step.
 
 What it sets up:
 
-- JupyterHub 6 on http://127.0.0.1:8000 (put a TLS reverse proxy in front
-  of it, or change ``bind_url`` once TLS is configured here);
-- log in with the machine's own accounts (PAM), one Unix user per student;
+- JupyterHub on http://127.0.0.1:8000 (put a TLS reverse proxy in front of
+  it, or change the bind URL once TLS is configured here);
+- log in with the machine's own accounts (PAM), one Unix user per person;
 - ``LocalProcessSpawner``: each user's JupyterLab runs as that Unix user.
   (``SimpleLocalProcessSpawner`` runs every server as the hub's user and is
   for testing only: students could read each other's files and the course.)
-- the single-user servers use the environment dlcourse is installed in, so
-  the ``dlcourse-py3`` kernel ("Deep Learning (PyTorch)") and nbgrader's
-  JupyterLab extensions (Assignment List) are there.
+- the single-user servers run from the same environment as the hub, built
+  by ``kernels/hub/install-env.sh`` so that every account can execute it;
+  it has the ``dlcourse-py3`` kernel ("Deep Learning (PyTorch)") and
+  nbgrader's Assignment List;
+- students see no instructor tools (that environment's etc/jupyter turns
+  off formgrader, Create Assignment and the course list); instructors get
+  them back through ``etc/dlcourse-instructor`` on their config path, with
+  formgrader pointed at their course directory.
 
-Run it as root from a directory only root can read (the hub writes its
-cookie secret and database there):
+Everything that differs between one class and the next is read from the
+environment, so the same file serves a course and the test suite:
 
-    cd /srv/jupyterhub && jupyterhub -f /path/to/repo/kernels/hub/jupyterhub_config.py
+=========================  ==============================================
+DLCOURSE_HUB_URL           where the hub listens (http://127.0.0.1:8000)
+DLCOURSE_HUB_INSTRUCTORS   comma-separated accounts (instructor)
+DLCOURSE_HUB_STUDENTS      comma-separated accounts (alice,bob)
+DLCOURSE_HUB_EXCHANGE      the nbgrader exchange (/srv/nbgrader/exchange)
+DLCOURSE_HUB_COURSE        each instructor's course folder (~/course)
+DLCOURSE_HUB_STATE         the hub's database and cookie secret (.)
+=========================  ==============================================
 
-Prerequisites: ``pip install jupyterhub`` into the dlcourse environment,
-``npm install -g configurable-http-proxy``, and the nbgrader exchange
-(``dlcourse init COURSE --exchange /srv/nbgrader/exchange`` creates it with
-mode 1777).
+Run it as root (PAM and spawning other users need it) from a directory only
+root can read:
+
+    cd /srv/jupyterhub && /opt/dlcourse/env/bin/jupyterhub -f /path/to/kernels/hub/jupyterhub_config.py
+
+Prerequisites: ``kernels/hub/install-env.sh /opt/dlcourse/env``,
+``npm install -g configurable-http-proxy``, one Unix account per person,
+and the instructor's course (``dlcourse init ~/course --exchange
+/srv/nbgrader/exchange``, which creates the exchange with mode 1777).
 """
 
 import os
@@ -31,39 +49,66 @@ import sys
 
 c = get_config()  # noqa: F821 - provided by traitlets when JupyterHub loads this file
 
+
+def _accounts(variable: str, default: str) -> set[str]:
+    return {name.strip() for name in os.environ.get(variable, default).split(",") if name.strip()}
+
+
+ENV_PREFIX = sys.prefix
+INSTRUCTORS = _accounts("DLCOURSE_HUB_INSTRUCTORS", "instructor")
+STUDENTS = _accounts("DLCOURSE_HUB_STUDENTS", "alice,bob")
+EXCHANGE = os.environ.get("DLCOURSE_HUB_EXCHANGE", "/srv/nbgrader/exchange")
+COURSE = os.environ.get("DLCOURSE_HUB_COURSE", "~/course")
+STATE = os.environ.get("DLCOURSE_HUB_STATE", ".")
+
 # ------------------------------------------------------------------- network
-c.JupyterHub.bind_url = "http://127.0.0.1:8000"
+c.JupyterHub.bind_url = os.environ.get("DLCOURSE_HUB_URL", "http://127.0.0.1:8000")
 c.JupyterHub.hub_ip = "127.0.0.1"
 
 # -------------------------------------------------------------- who logs in
 c.JupyterHub.authenticator_class = "jupyterhub.auth.PAMAuthenticator"
-# Unix accounts allowed in; create them first (useradd -m alice ...).
-c.Authenticator.allowed_users = {"alice", "bob"}
-# Instructors: hub admins, and they run `dlcourse` / formgrader on the course.
-c.Authenticator.admin_users = {"instructor"}
+c.Authenticator.allowed_users = STUDENTS | INSTRUCTORS
+# Instructors administer the hub; formgrader and `dlcourse` act on their own
+# course folder, which nobody else can read.
+c.Authenticator.admin_users = INSTRUCTORS
 
 # ------------------------------------------------- one server per Unix user
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
-# The single-user server of the same environment as the hub (and dlcourse).
-c.Spawner.cmd = [os.path.join(os.path.dirname(sys.executable), "jupyterhub-singleuser")]
+c.Spawner.cmd = [os.path.join(ENV_PREFIX, "bin", "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
-# `dlcourse.device()` picks cuda, then mps, then cpu; pin a GPU with e.g. "cuda:0".
-c.Spawner.environment = {"DLCOURSE_DEVICE": "auto"}
-# Generous limits for torch; enforced only by spawners that support them
-# (LocalProcessSpawner does not: use systemdspawner or containers for that).
+c.Spawner.environment = {
+    # `dlcourse.device()` picks cuda, then mps, then cpu; pin a GPU with e.g. "cuda:0".
+    "DLCOURSE_DEVICE": "auto",
+    # read by ENV_PREFIX/etc/jupyter/nbgrader_config.py
+    "NBGRADER_EXCHANGE_ROOT": EXCHANGE,
+}
+# Enforced only by spawners that support limits (LocalProcessSpawner does
+# not: use systemdspawner or containers for that).
 c.Spawner.mem_limit = "4G"
 c.Spawner.cpu_limit = 2.0
 c.Spawner.http_timeout = 60
 c.Spawner.start_timeout = 120
+
+
+def give_instructors_their_tools(spawner) -> None:
+    """Instructors' servers read etc/dlcourse-instructor: formgrader and
+    Create Assignment on, and formgrader opened on their course folder."""
+    if spawner.user.name in INSTRUCTORS:
+        spawner.environment["JUPYTER_CONFIG_PATH"] = os.path.join(ENV_PREFIX, "etc", "dlcourse-instructor")
+        spawner.environment["DLCOURSE_COURSE"] = COURSE
+
+
+c.Spawner.pre_spawn_hook = give_instructors_their_tools
 
 # A server running as root refuses to start unless told otherwise. Only if an
 # account that logs in is root (do not do this for students):
 # c.Spawner.args = ["--allow-root"]
 
 # -------------------------------------------------------------- hub storage
-c.JupyterHub.db_url = "sqlite:///jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = "jupyterhub_cookie_secret"
+c.JupyterHub.db_url = "sqlite:///" + os.path.join(STATE, "jupyterhub.sqlite")
+c.JupyterHub.cookie_secret_file = os.path.join(STATE, "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.pid_file = os.path.join(STATE, "jupyterhub-proxy.pid")
 
 # Stop servers idle for an hour (pip install jupyterhub-idle-culler first):
 # c.JupyterHub.services = [{
