@@ -77,7 +77,8 @@ class Course:
         return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
 
 
-def write_config(root: Path, course_id: str, exchange: Path | None, instructor_group: str | None = None) -> Path:
+def write_config(root: Path, course_id: str, exchange: Path | None,
+                 instructor_group: str | None = None) -> Path:
     """Write ``nbgrader_config.py`` for a new course and return its path."""
     group_lines = "\n" + (
         f"# Instructors share this course through the group {instructor_group!r}, which owns its root\n"
@@ -160,5 +161,5 @@ def _group_id(name: str) -> int:
     try:
         return grp.getgrnam(name).gr_gid
     except KeyError:
-        raise CourseError(f"--instructor-group {name}: no such group (create it first, e.g. `groupadd {name}`)") \
-            from None
+        message = f"--instructor-group {name}: no such group (create it first, e.g. `groupadd {name}`)"
+        raise CourseError(message) from None

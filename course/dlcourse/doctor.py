@@ -86,9 +86,13 @@ def environment_access(executables: Sequence[Path] | None = None) -> Diagnosis:
         executables = [Path(sys.executable), *([singleuser] if singleuser.exists() else [])]
     blocked = {executable: closed for executable in executables if (closed := closed_to_others(executable))}
     if not blocked:
-        return Diagnosis("environment access", True, f"{sys.executable} can be run by every account", advisory=True)
-    names = "; ".join(", ".join(f"{path} ({mode:04o})" for path, mode in closed.items()) + f" keeps other accounts "
-                      f"from {os.path.realpath(executable)}" for executable, closed in blocked.items())
+        return Diagnosis("environment access", True, f"{sys.executable} can be run by every account",
+                         advisory=True)
+    names = "; ".join(
+        ", ".join(f"{path} ({mode:04o})" for path, mode in closed.items())
+        + f" keeps other accounts from {os.path.realpath(executable)}"
+        for executable, closed in blocked.items()
+    )
     return Diagnosis("environment access", False,
                      f"{names}: single-user servers spawned as students will fail "
                      "with `Permission denied`; build the environment from a system Python under a readable path "
