@@ -20,6 +20,7 @@ from nbformat import NotebookNode
 
 from dlcourse.coursedir import Course, CourseError
 from dlcourse.manager import Hooks
+from dlcourse.permissions import secure_course
 from dlcourse.types import NotebookSource, Topic
 
 NBGRADER_SCHEMA = 3
@@ -165,17 +166,20 @@ def build_course(course: Course, slugs: list[str] | None = None, hooks: Hooks | 
         topics = [hooks.topic(slug) for slug in slugs] if slugs else hooks.topics()
     except KeyError as error:
         raise CourseError(str(error.args[0])) from None
-    written = []
-    for topic in topics:
-        sources = hooks.notebooks(topic)
-        if not sources:
-            raise BuildError(f"topic {topic.slug!r} registers no notebooks")
-        for source in sources:
-            notebook = build_notebook(source, topic, hooks)
-            target = course.source_dir(source.assignment) / f"{source.name}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(notebook, target)
-            written.append(target)
+    written: list[Path] = []
+    try:
+        for topic in topics:
+            sources = hooks.notebooks(topic)
+            if not sources:
+                raise BuildError(f"topic {topic.slug!r} registers no notebooks")
+            for source in sources:
+                notebook = build_notebook(source, topic, hooks)
+                target = course.source_dir(source.assignment) / f"{source.name}.ipynb"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(notebook, target)
+                written.append(target)
+    finally:  # source/ holds the solutions: private even when a later topic fails to build
+        secure_course(course.root, {path.parent.name for path in written})
     return written
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from dlcourse.coursedir import Course, CourseError
+from dlcourse.permissions import secure_course
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -20,7 +21,7 @@ def _course(args: argparse.Namespace) -> Course:
 def cmd_init(args: argparse.Namespace) -> int:
     from dlcourse.coursedir import init_course
 
-    course = init_course(args.directory, args.course_id, args.exchange)
+    course = init_course(args.directory, args.course_id, args.exchange, args.instructor_group)
     print(f"created course {course.root} (config: {course.config_file.name})")
     return 0
 
@@ -104,7 +105,10 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     from dlcourse_graders.feedback import generate_feedback
 
     course = _course(args)
-    files = generate_feedback(course, args.assignment, args.student or None)
+    try:
+        files = generate_feedback(course, args.assignment, args.student or None)
+    finally:
+        secure_course(course.root, [args.assignment])
     print(f"wrote {len(files)} feedback file(s) under {(course.root / 'feedback').relative_to(course.root)}/")
     return 0
 
@@ -119,6 +123,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         rows = grade_rows(gradebook, [args.assignment] if args.assignment else None)
     destination = Path(args.to) if args.to else course.root / "grades.csv"
     Hooks.load(course).export_grades(rows, destination, args.format)
+    secure_course(course.root)  # grades.csv, when written into the course
     print(f"wrote {len(rows)} row(s) to {destination}")
     return 0
 
@@ -169,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory")
     p.add_argument("--course-id", default=None, help="nbgrader course id (default: the folder name)")
     p.add_argument("--exchange", default=None, metavar="DIR", help="a local exchange directory to use")
+    p.add_argument("--instructor-group", default=None, metavar="GROUP",
+                   help="a Unix group whose members share the course (default: only you can read it)")
     p = add("plugins", cmd_plugins, "list installed plugins and their hooks", course=False)
     p.add_argument("--all", action="store_true", help="include the core defaults")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,8 +77,16 @@ class Course:
         return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
 
 
-def write_config(root: Path, course_id: str, exchange: Path | None) -> Path:
+def write_config(root: Path, course_id: str, exchange: Path | None,
+                 instructor_group: str | None = None) -> Path:
     """Write ``nbgrader_config.py`` for a new course and return its path."""
+    group_lines = "\n" + (
+        f"# Instructors share this course through the group {instructor_group!r}, which owns its root\n"
+        "# (dlcourse keeps directories 2770 and files 0660; nbgrader keeps its own files group-writable).\n"
+        "c.CourseDirectory.groupshared = True\n" if instructor_group else
+        "# Only the owner of this folder can read the course (dlcourse keeps it 0700/0600);\n"
+        "# to share it with co-instructors, create the course with `dlcourse init --instructor-group GROUP`.\n"
+    )
     exchange_lines = (
         f'c.Exchange.root = {str(exchange)!r}\n' if exchange else
         "# c.Exchange.root = '/srv/nbgrader/exchange'  # set to release/collect through an exchange\n"
@@ -92,7 +101,9 @@ def write_config(root: Path, course_id: str, exchange: Path | None) -> Path:
         c.CourseDirectory.root = __file__.rsplit("/", 1)[0]
         # The gradebook; any SQLAlchemy URL works (e.g. postgresql://...).
         # c.CourseDirectory.db_url = "sqlite:///gradebook.db"
-
+        '''
+    ) + group_lines + textwrap.dedent(
+        '''
         # Exchange: where `dlcourse release` puts assignments and students submit.
         # On a JupyterHub every user must be able to write there (mode 777 + sticky bit).
         '''
@@ -112,17 +123,43 @@ def write_config(root: Path, course_id: str, exchange: Path | None) -> Path:
     return path
 
 
-def init_course(root: str | Path, course_id: str | None = None, exchange: str | Path | None = None) -> Course:
-    """Create a new course directory; refuse to overwrite an existing course."""
+def init_course(root: str | Path, course_id: str | None = None, exchange: str | Path | None = None,
+                instructor_group: str | None = None) -> Course:
+    """Create a new course directory; refuse to overwrite an existing course.
+
+    The course is private to the owner of its root (the instructor), or shared
+    with ``instructor_group`` too (see :mod:`dlcourse.permissions`).
+    """
+    from dlcourse.permissions import secure_course
+
     path = Path(root).resolve()
     if (path / CONFIG_FILE).exists():
         raise CourseError(f"{path / CONFIG_FILE}: a course already exists here")
+    gid = _group_id(instructor_group) if instructor_group else None
     path.mkdir(parents=True, exist_ok=True)
+    if gid is not None:
+        try:  # the root's group is the course's group: secure_course gives it to everything inside
+            os.chown(path, -1, gid)
+        except PermissionError:
+            raise CourseError(f"{path}: cannot give it to group {instructor_group!r} "
+                              f"(you must be a member of it, or root)") from None
     for sub in ("source", "release", "submitted", "autograded", "feedback"):
         (path / sub).mkdir(exist_ok=True)
     exchange_path = Path(exchange).resolve() if exchange else None
     if exchange_path:
         exchange_path.mkdir(parents=True, exist_ok=True)
         exchange_path.chmod(0o1777)
-    write_config(path, course_id or path.name, exchange_path)
+    write_config(path, course_id or path.name, exchange_path, instructor_group)
+    secure_course(path, everything=True)
     return Course(path)
+
+
+def _group_id(name: str) -> int:
+    """The id of the Unix group ``name``; :class:`CourseError` when there is none."""
+    import grp
+
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        message = f"--instructor-group {name}: no such group (create it first, e.g. `groupadd {name}`)"
+        raise CourseError(message) from None

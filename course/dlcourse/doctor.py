@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +55,82 @@ def diagnose(course_root: Path) -> list[Diagnosis]:
                                "not configured (release hands out folders)" if exchange is None
                                else f"{exchange} {'writable' if os.access(exchange, os.W_OK) else 'NOT writable'}",
                                advisory=exchange is None))
+        found.append(course_privacy(course_root.resolve()))
     else:
         found.append(Diagnosis("course", True, f"{course_root.resolve()} is not a course (ok outside one)",
                                advisory=True))
+    found.append(environment_access())
     return found
+
+
+def course_privacy(root: Path, shown: int = 3) -> Diagnosis:
+    """Whether accounts other than the instructor (and the instructor group) can read or write the course."""
+    from dlcourse.permissions import course_policy, exposed_paths
+
+    exposed = list(exposed_paths(root))
+    policy = course_policy(root)
+    who = "its owner and group" if policy.group_shared else "its owner"
+    if not exposed:
+        return Diagnosis("course permissions", True, f"private to {who}")
+    names = ", ".join(f"{_relative(path, root)} ({mode:04o})" for path, mode in exposed[:shown])
+    more = f" and {len(exposed) - shown} more" if len(exposed) > shown else ""
+    return Diagnosis("course permissions", False,
+                     f"others can read or write {names}{more}: students could read solutions, the gradebook "
+                     f"and each other's submissions; fix: {policy.fix_command} {root}")
+
+
+def environment_access(executables: Sequence[Path] | None = None) -> Diagnosis:
+    """Whether other accounts can run this Python environment (a hub spawns students' servers with it)."""
+    if executables is None:
+        singleuser = Path(sys.prefix) / "bin" / "jupyterhub-singleuser"
+        executables = [Path(sys.executable), *([singleuser] if singleuser.exists() else [])]
+    blocked = {executable: closed for executable in executables if (closed := closed_to_others(executable))}
+    if not blocked:
+        return Diagnosis("environment access", True, f"{sys.executable} can be run by every account",
+                         advisory=True)
+    names = "; ".join(
+        ", ".join(f"{path} ({mode:04o})" for path, mode in closed.items())
+        + f" keeps other accounts from {os.path.realpath(executable)}"
+        for executable, closed in blocked.items()
+    )
+    return Diagnosis("environment access", False,
+                     f"{names}: single-user servers spawned as students will fail "
+                     "with `Permission denied`; build the environment from a system Python under a readable path "
+                     "(e.g. `python3 -m venv /opt/dlcourse`), not under a private home such as /root",
+                     advisory=True)
+
+
+def closed_to_others(executable: Path) -> dict[Path, int]:
+    """What keeps other accounts from running ``executable``: {path: mode}, empty when nothing does.
+
+    Both the path as given (a venv's ``bin/python`` link) and its real path
+    (the interpreter it points to) must be reachable: every directory from
+    ``/`` down needs o+x, the file itself o+x (and o+r for a script).
+    """
+    closed: dict[Path, int] = {}
+    for path in dict.fromkeys([Path(os.path.abspath(executable)), Path(os.path.realpath(executable))]):
+        for folder in reversed(path.parents):
+            mode = os.stat(folder).st_mode
+            if not mode & stat.S_IXOTH:
+                closed[folder] = stat.S_IMODE(mode)
+        mode = os.stat(path).st_mode
+        if path.is_file() and not os.path.islink(path):
+            needed = stat.S_IXOTH | (stat.S_IROTH if _is_script(path) else 0)
+            if mode & needed != needed:
+                closed[path] = stat.S_IMODE(mode)
+    return closed
+
+
+def _is_script(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(2) == b"#!"
+    except OSError:
+        return False
+
+
+def _relative(path: Path, root: Path) -> str:
+    return "." if path == root else str(path.relative_to(root))
 
 
 def _importable(module: str) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from dlcourse.coursedir import Course, CourseError
+from dlcourse.permissions import secure_course
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class CourseSettings:
     course_id: str
     db_url: str
     exchange_root: Path | None
+    groupshared: bool = False  # instructors share the course through its group (dlcourse.permissions)
 
 
 def course_config(course: Course) -> CourseSettings:
@@ -41,7 +43,7 @@ def course_config(course: Course) -> CourseSettings:
     exchange = None
     if "Exchange" in config and "root" in config.Exchange:
         exchange = Path(config.Exchange.root)
-    return CourseSettings(coursedir.course_id, coursedir.db_url, exchange)
+    return CourseSettings(coursedir.course_id, coursedir.db_url, exchange, bool(coursedir.groupshared))
 
 
 class NbgraderError(CourseError):
@@ -75,7 +77,10 @@ def run_nbgrader(
 def generate_assignment(course: Course, assignment: str) -> Path:
     """Run nbgrader's generate_assignment; return ``COURSE/release/ASSIGNMENT``."""
     course.require_assignment(assignment)
-    run_nbgrader(course, ["generate_assignment", assignment, "--force"])
+    try:
+        run_nbgrader(course, ["generate_assignment", assignment, "--force"])
+    finally:  # nbgrader also writes the gradebook: keep both private even when it fails half-way
+        secure_course(course.root, [assignment])
     return course.release_dir(assignment)
 
 
@@ -83,7 +88,10 @@ def release_to_exchange(course: Course, assignment: str) -> bool:
     """Release to the exchange when one is configured; return whether it did."""
     if course_config(course).exchange_root is None:
         return False
-    run_nbgrader(course, ["release_assignment", assignment, "--force"])
+    try:
+        run_nbgrader(course, ["release_assignment", assignment, "--force"])
+    finally:
+        secure_course(course.root, [assignment])
     return True
 
 
@@ -93,5 +101,8 @@ def collect_from_exchange(course: Course, assignment: str) -> list[str]:
         raise CourseError(
             f"{course.config_file}: no exchange configured (set c.Exchange.root), nothing to collect"
         )
-    run_nbgrader(course, ["collect", assignment, "--update"])
+    try:
+        run_nbgrader(course, ["collect", assignment, "--update"])
+    finally:  # nbgrader copies the exchange's modes (submissions arrive as 0777)
+        secure_course(course.root, [assignment])
     return course.students_with_submissions(assignment)

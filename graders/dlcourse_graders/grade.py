@@ -18,6 +18,7 @@ from typing import Callable, Sequence, TextIO
 
 from dlcourse.coursedir import Course, CourseError
 from dlcourse.manager import Hooks
+from dlcourse.permissions import secure_course
 
 from dlcourse_graders.engine import Engine
 from dlcourse_graders.executors import Executor, executor_for
@@ -90,6 +91,8 @@ def grade_assignment(
                                       store, progress, device, gpu_slots)
         finally:
             store.close()
+            # the gradebook, autograded/ and logs/ are instructor-only, and stay the instructor's when root grades
+            secure_course(course.root, [assignment])
     hooks.grading_finished(results, course)
     return results
 

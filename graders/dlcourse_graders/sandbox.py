@@ -9,8 +9,8 @@ Defences, and what each needs from the OS (see :meth:`Sandbox.capabilities`):
 * scrubbed environment and a private working directory: always;
 * privilege drop to ``dlcourse-sandbox``: the grader runs as root (created with
   ``useradd`` if missing). The course root must not be world-readable
-  (:func:`harden_course_permissions`); without root the child runs as the
-  grader's own user and can read whatever it can;
+  (:mod:`dlcourse.permissions`, which every writing command applies); without
+  root the child runs as the grader's own user and can read whatever it can;
 * network cut and hidden instructor paths: a new network/mount namespace
   (root, or unprivileged user namespaces). The mount namespace also exposes the
   interpreter when it lives under a 0700 directory (e.g. pyenv in /root);
@@ -139,22 +139,17 @@ def orphaned_processes(base: str = SANDBOX_USER) -> list[psutil.Process]:
     return [p for p in psutil.process_iter(["username"]) if p.info["username"] in free]
 
 
-def harden_course_permissions(course_root: Path) -> None:
-    """Make source/, the gradebook and submitted/ private to their owner (0700/0600).
+def harden_course_permissions(course_root: Path) -> int:
+    """Make the whole course private to its instructor (see :func:`dlcourse.permissions.secure_course`).
 
-    The sandbox user can then not read them even without a mount namespace;
-    the course root itself should be 0700 or 0750 too.
+    The sandbox user can then not read source/, the gradebook or submissions
+    even without a mount namespace. Every dlcourse command that writes into
+    the course already does this; this is for a course touched by hand.
+    Returns how many entries changed.
     """
-    course_root = Path(course_root)
-    for name in ("source", "submitted", "autograded", "feedback"):
-        top = course_root / name
-        if not top.exists():
-            continue
-        for path in [top, *top.rglob("*")]:
-            if not path.is_symlink():
-                path.chmod(0o700 if path.is_dir() else 0o600)
-    for gradebook in course_root.glob("gradebook.db*"):
-        gradebook.chmod(0o600)
+    from dlcourse.permissions import secure_course
+
+    return secure_course(course_root, everything=True)
 
 
 @functools.cache  # a property of the host, not of the sandbox user: probed once per process
