@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from dlcourse.coursedir import Course, CourseError
+from dlcourse.nbgrader_ops import use_environment_scripts
 from dlcourse.permissions import secure_course
 
 Command = Callable[[argparse.Namespace], int]
@@ -223,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dlcourse`` command."""
     args = build_parser().parse_args(argv)
+    use_environment_scripts()
     try:
         return int(args.handler(args))
     except CourseError as error:

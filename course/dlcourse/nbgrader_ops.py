@@ -50,12 +50,25 @@ class NbgraderError(CourseError):
     """An nbgrader command failed; the message carries its last log lines."""
 
 
+def _path_with_scripts(path: str) -> str:
+    scripts = os.path.dirname(sys.executable)
+    return path if scripts in path.split(os.pathsep) else f"{scripts}{os.pathsep}{path}"
+
+
 def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for nbgrader subprocesses: this interpreter's scripts
     first on PATH (nbgrader shells out to ``alembic``)."""
-    scripts = os.path.dirname(sys.executable)
-    path = os.environ.get("PATH", "")
-    return {**os.environ, "PATH": f"{scripts}{os.pathsep}{path}", **(extra or {})}
+    return {**os.environ, "PATH": _path_with_scripts(os.environ.get("PATH", "")), **(extra or {})}
+
+
+def use_environment_scripts() -> None:
+    """Put this interpreter's scripts on PATH for this process too.
+
+    nbgrader's gradebook runs ``alembic`` by name when it opens a database;
+    ``/opt/env/bin/dlcourse`` run without activating the environment (a hub
+    terminal, cron, a service) would otherwise fail to create the gradebook.
+    """
+    os.environ["PATH"] = _path_with_scripts(os.environ.get("PATH", ""))
 
 
 def run_nbgrader(

@@ -218,9 +218,13 @@ def _arrange_mounts(expose: dict[str, list[str]], hide: list[str]) -> None:
             _mount("/dev/null", path, None, _MS_BIND)
 
 
-def _map_user_namespace() -> None:
-    """Non-root: map our own uid/gid into the fresh user namespace (files stay ours)."""
-    uid, gid = os.getuid(), os.getgid()
+def _map_user_namespace(uid: int, gid: int) -> None:
+    """Non-root: map our own uid/gid into the fresh user namespace (files stay ours).
+
+    The ids must be read before ``unshare``: inside the new namespace, until
+    the map is written, the process is the overflow user 65534, and mapping
+    that is refused (EPERM).
+    """
     for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
         with open(f"/proc/self/{name}", "w") as handle:
             handle.write(text)
@@ -299,12 +303,13 @@ def _bootstrap(config: dict[str, Any]) -> dict[str, Any]:
     if flags and os.geteuid() != 0:
         flags |= CLONE_NEWUSER
     if flags:
+        outside_ids = os.getuid(), os.getgid()
         error = _unshare(flags)
         if error:
             report["namespaces"] = f"unshare failed: {error}"
         else:
             if flags & CLONE_NEWUSER:
-                _map_user_namespace()
+                _map_user_namespace(*outside_ids)
             if flags & CLONE_NEWNS and os.geteuid() == 0:
                 _arrange_mounts(config["expose"], config["hide"])
             report["namespaces"] = "ok"
