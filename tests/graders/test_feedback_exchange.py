@@ -98,3 +98,12 @@ def test_feedback_reaches_the_student_through_the_exchange(tmp_path, toy_env):
     assert "e^{-z}" not in page
     assert not re.search(r"<script[^>]*\bsrc=", page) and "x-mathjax-config" not in page
     assert not fetches(page) and "cdn" not in page.lower()
+
+    # A submission graded before grading kept the secret: the release fails in one clear paragraph.
+    (autograded / "submission_secret.txt").unlink()
+    (course / "feedback" / "alice" / "toy" / "submission_secret.txt").unlink()
+    failed = run_cli("feedback", "toy", "--course", str(course), env=toy_env)
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    message = failed.stderr.strip()
+    assert "\n" not in message and message.startswith("dlcourse feedback: error:")
+    assert "alice" in message and "submission_secret.txt" in message and "--student alice --force" in message
