@@ -35,6 +35,7 @@ import nbformat
 from dlcourse.build import build_course
 from dlcourse.coursedir import Course, init_course
 from dlcourse.nbgrader_ops import generate_assignment, tool_env
+from dlcourse_graders.autograde_guard import STOCK_AUTOGRADE
 from dlcourse_graders.gradebook import open_gradebook
 from dlcourse_graders.simulate import simulate_class
 
@@ -160,8 +161,8 @@ def main() -> int:
         if not args.skip_nbgrader:
             course = copy_course(base, root / "nbgrader")
             # nbgrader exits non-zero when a submission crashed; it has graded the rest
-            seconds = timed([sys.executable, "-m", "nbgrader", "autograde", args.topic, "--force"], course.root, env,
-                            must_succeed=False)
+            seconds = timed([sys.executable, "-m", "nbgrader", "autograde", args.topic, "--force", STOCK_AUTOGRADE],
+                            course.root, env, must_succeed=False)
             rows.append(("stock nbgrader autograde", seconds, scores(course, args.topic)))
         methods = [f"dlcourse grade, local pool ({os.cpu_count()} workers)"]
         if not args.skip_dask:

@@ -103,14 +103,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from dlcourse_graders.feedback import generate_feedback
+    from dlcourse_graders.feedback import generate_feedback, release_feedback
 
     course = _course(args)
     try:
-        files = generate_feedback(course, args.assignment, args.student or None)
+        files = generate_feedback(course, args.assignment, args.student or None, release=False)
+        print(f"wrote {len(files)} feedback file(s) under {(course.root / 'feedback').relative_to(course.root)}/")
+        released = release_feedback(course, args.assignment, args.student or None)
     finally:
         secure_course(course.root, [args.assignment])
-    print(f"wrote {len(files)} feedback file(s) under {(course.root / 'feedback').relative_to(course.root)}/")
+    if released:
+        print(f"released feedback to the exchange for {len(released)} student(s): {', '.join(released)}")
     return 0
 
 

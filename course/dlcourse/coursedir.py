@@ -116,6 +116,21 @@ def write_config(root: Path, course_id: str, exchange: Path | None,
         # Lessons and assignments run on the course kernel.
         c.Execute.timeout = 120
         c.Execute.allow_errors = True
+
+        # Formgrader's buttons go through dlcourse too.
+        # "Generate Feedback": no hidden tests or check ids, LaTeX as MathML, no CDN script.
+        c.GenerateFeedback.preprocessors = [
+            "nbgrader.preprocessors.GetGrades",
+            "nbgrader.preprocessors.ClearHiddenTests",
+            "dlcourse_graders.feedback_filters.ShortenGradeCellTracebacks",
+            "dlcourse_graders.feedback_math.MathToMathML",
+            "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+        ]
+        c.GenerateFeedback.exporter_class = "dlcourse_graders.feedback_config.OfflineFeedbackExporter"
+        # "Autograde": nbgrader's in-kernel autograde is off; it says to use `dlcourse grade`,
+        # which grades in the sandbox. (A deliberate stock run passes
+        # --Autograde.exporter_class=nbconvert.exporters.NotebookExporter.)
+        c.Autograde.exporter_class = "dlcourse_graders.autograde_guard.SandboxOnlyAutograde"
         '''
     )
     path = root / CONFIG_FILE

@@ -17,6 +17,7 @@ from dlcourse.coursedir import Course
 from dlcourse.nbgrader_ops import tool_env
 
 from dlcourse_graders import gradebook
+from dlcourse_graders.autograde_guard import STOCK_AUTOGRADE
 from dlcourse_graders.engine import grading_seed
 from dlcourse_graders.proctree import kill_tree
 from dlcourse_graders.results import Status, SubmissionResult
@@ -45,8 +46,9 @@ class NbgraderAutogradeEngine:
             return SubmissionResult(assignment, student, Status.INVALID, None, max_score, problem)
         limit = self.limit_for(course, assignment)
         env = tool_env({"DLCOURSE_GRADING_SEED": str(grading_seed(assignment, student))})
+        # STOCK_AUTOGRADE: this engine is nbgrader's in-kernel autograde by choice, which the course config refuses
         command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force",
-                   f"--Execute.timeout={int(limit)}"]
+                   f"--Execute.timeout={int(limit)}", STOCK_AUTOGRADE]
         process = subprocess.Popen(command, cwd=course.root, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:

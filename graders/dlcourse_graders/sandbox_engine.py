@@ -118,11 +118,39 @@ def record_result(course: Course, result: JobResult, hooks: Hooks) -> Submission
         target.mkdir(parents=True, exist_ok=True)
         for name, data in result.notebooks:
             (target / Path(name).name).write_bytes(data)
-        stamp = folder / "timestamp.txt"
-        if stamp.is_file():
-            (target / "timestamp.txt").write_bytes(stamp.read_bytes())
+        carry_files(course, result.assignment, result.student, target)
     return SubmissionResult(result.assignment, result.student, result.status, result.score, result.max_score,
                             result.message, result.seconds, tuple(name for name, _ in result.notebooks))
+
+
+def _plain_files(root: Path, ignore: list[str]) -> list[Path]:
+    """Regular files under ``root`` except notebooks and nbgrader's ignore patterns
+    (symlinks are skipped: a link in a submission may point anywhere on the host)."""
+    from nbgrader.utils import find_all_files
+
+    if not root.is_dir():
+        return []
+    return [Path(name) for name in find_all_files(str(root), [*ignore, "*.ipynb"])
+            if Path(name).is_file() and not Path(name).is_symlink()]
+
+
+def carry_files(course: Course, assignment: str, student: str, target: Path) -> list[Path]:
+    """Copy into ``target`` (``autograded/<student>/<assignment>``) the files nbgrader's own
+    autograde would: every non-notebook file of the submission, the exchange's
+    ``timestamp.txt`` and ``submission_secret.txt`` included (release_feedback needs the
+    secret), then the source folder's non-notebook files over them, as the master copies."""
+    from nbgrader.coursedir import CourseDirectory
+
+    ignore = list(CourseDirectory().ignore)  # nbgrader's default patterns (checkpoints, caches)
+    copied = []
+    for root in (course.submitted_dir(student, assignment), course.source_dir(assignment)):
+        for path in _plain_files(root, ignore):
+            dest = target / path.relative_to(root)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.unlink(missing_ok=True)
+            dest.write_bytes(path.read_bytes())
+            copied.append(dest)
+    return copied
 
 
 @dataclass
