@@ -15,14 +15,23 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
-# The test suite starts a real PostgreSQL server (gradebook tests): its
-# binaries come from the system's package manager when missing.
+# The test suite starts a real PostgreSQL server (gradebook tests) and a real
+# JupyterHub driven in a real browser (tests/hub): what is missing comes from
+# the system's package manager (postgresql, chromium) and npm
+# (configurable-http-proxy).
 SYSTEM_STAMP := $(VENV)/.system-deps
 $(SYSTEM_STAMP): | $(STAMP)
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
-	  else echo "PostgreSQL server binaries missing: install the postgresql package for the gradebook tests"; fi; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else echo "missing system packages:$$missing (the gradebook and hub tests need them)"; fi; \
+	fi
+	@if ! command -v configurable-http-proxy >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v npm >/dev/null 2>&1; then npm install -g --silent configurable-http-proxy; \
+	  else echo "configurable-http-proxy missing: npm install -g configurable-http-proxy (hub tests)"; fi; \
 	fi
 	touch $(SYSTEM_STAMP)
 

@@ -179,6 +179,21 @@ def menu_items(page, menu: str) -> list[str]:
     return labels
 
 
+def open_and_run_all(page, hub: Hub, account: Account, path: str) -> None:
+    """Open the notebook in JupyterLab, check its kernel, and Run All Cells once the kernel is idle."""
+    page.goto(f"{hub.url}/user/{account.name}/lab/tree/{path}")
+    page.locator(".jp-Notebook").first.wait_for()
+    expect(page.locator(".jp-KernelName, .jp-Toolbar-kernelName").first).to_contain_text(
+        KERNEL_NAME, timeout=60_000)
+    expect(page.locator("#jp-main-statusbar").get_by_text(f"{KERNEL_NAME} | Idle").first).to_be_visible(
+        timeout=120_000)
+    page.locator(".jp-Notebook .jp-Cell").first.click()
+    open_menu_item(page, "Run", "Run All Cells")
+    # The first code cell's prompt leaves "[ ]:" once the kernel has taken the run.
+    expect(page.locator(".jp-CodeCell .jp-InputPrompt").first).not_to_have_text(
+        re.compile(r"^\[ \]:$"), timeout=60_000)
+
+
 def assignment_list(page):
     open_menu_item(page, "Nbgrader", "Assignment List")
     panel = page.locator("#nbgrader-assignment-list, .nbgrader-AssignmentList, [id*=assignment]").first
@@ -257,11 +272,7 @@ def week(hub: Hub, browser, env_prefix: Path, env: dict[str, str], teach: Accoun
                                       notebook_path)
     assert filled >= 5, f"only {filled} solution cells found in the released notebook"
 
-    page.goto(f"{hub.url}/user/{alice.name}/lab/tree/{notebook_path}")
-    page.locator(".jp-Notebook").first.wait_for()
-    kernel = page.locator(".jp-KernelName, .jp-Toolbar-kernelName").first
-    expect(kernel).to_contain_text(KERNEL_NAME, timeout=60_000)
-    open_menu_item(page, "Run", "Run All Cells")
+    open_and_run_all(page, hub, alice, notebook_path)
     slider = page.locator(".jp-OutputArea .widget-slider").first
     slider.wait_for(timeout=240_000)
     plot = page.locator(".jp-OutputArea .jupyter-widgets-output-area img, .jp-OutputArea .widget-output img").first
@@ -321,9 +332,7 @@ def week(hub: Hub, browser, env_prefix: Path, env: dict[str, str], teach: Accoun
     notebook.metadata["kernelspec"] = {"name": "dlcourse-py3", "display_name": KERNEL_NAME, "language": "python"}
     api(bob_page, hub, bob, "PUT", "contents/probe.ipynb",
         {"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(notebook))})
-    bob_page.goto(f"{hub.url}/user/{bob.name}/lab/tree/probe.ipynb")
-    bob_page.locator(".jp-Notebook").first.wait_for()
-    open_menu_item(bob_page, "Run", "Run All Cells")
+    open_and_run_all(bob_page, hub, bob, "probe.ipynb")
     output = bob_page.locator(".jp-OutputArea-output", has_text="PROBE").first
     output.wait_for(timeout=120_000)
     results = json.loads(output.inner_text().split("PROBE", 1)[1])
