@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,11 +163,29 @@ def init_course(root: str | Path, course_id: str | None = None, exchange: str | 
         (path / sub).mkdir(exist_ok=True)
     exchange_path = Path(exchange).resolve() if exchange else None
     if exchange_path:
-        exchange_path.mkdir(parents=True, exist_ok=True)
-        exchange_path.chmod(0o1777)
+        _prepare_exchange(exchange_path)
     write_config(path, course_id or path.name, exchange_path, instructor_group)
     secure_course(path, everything=True)
     return Course(path)
+
+
+def _prepare_exchange(exchange: Path) -> None:
+    """Create the exchange with mode 1777, or accept one that already has it.
+
+    On a hub the administrator creates the exchange (owned by root) before
+    any instructor runs ``init``; only its owner could chmod it again.
+    """
+    exchange.mkdir(parents=True, exist_ok=True)
+    mode = stat.S_IMODE(exchange.stat().st_mode)
+    if mode == 0o1777:
+        return
+    try:
+        exchange.chmod(0o1777)
+    except PermissionError as error:
+        raise CourseError(
+            f"{exchange}: the exchange has mode {mode:04o} and belongs to someone else; every account must be "
+            f"able to write it: ask its owner to run `chmod 1777 {exchange}`"
+        ) from error
 
 
 def _group_id(name: str) -> int:

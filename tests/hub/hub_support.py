@@ -126,7 +126,7 @@ class Account:
         uid, gid = self.ids
         done = subprocess.run(
             ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups", "--", *command],
-            cwd=cwd or self.home, env=self.env(env), capture_output=True, text=True, timeout=timeout,
+            cwd=cwd or self.home, env=self.env(env), capture_output=True, text=True, timeout=timeout, check=False,
         )
         if check and done.returncode != 0:
             raise AssertionError(f"{self.name}: {' '.join(command)} exited {done.returncode}\n"
@@ -153,10 +153,10 @@ def unix_accounts(*names: str) -> Iterator[dict[str, Account]]:
         yield made
     finally:
         for name in made:
-            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True, check=False)
         time.sleep(0.5)
         for name in made:
-            subprocess.run(["userdel", "--remove", name], capture_output=True)
+            subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
 
 
 # ------------------------------------------------------------------- the hub
@@ -213,10 +213,9 @@ def running_hub(env_prefix: Path, state: Path, *, instructors: list[str], studen
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"JupyterHub exited {process.returncode}:\n{hub.log_tail()}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/hub/api/", timeout=5) as reply:
-                    if reply.status == 200:
-                        break
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/hub/api/", timeout=5) as reply:
+                if reply.status == 200:
+                    break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"JupyterHub did not answer within 120 s:\n{hub.log_tail()}")
             time.sleep(0.5)
