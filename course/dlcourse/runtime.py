@@ -122,6 +122,6 @@ def student_code_message(error: BaseException, goal: str) -> str:
         return implement_first_message([name] if name else [], goal)
     goal = html.escape(goal)
     if isinstance(error, NameError) and name:
-        return (f"<i><code>{html.escape(name)}</code> is not defined yet: finish the exercise that makes it "
-                f"and run its cell to see {goal}, then run this cell again.</i>")
+        return (f"<i><code>{html.escape(name)}</code> is not defined yet: implement the exercises that make it "
+                f"and run their cells to see {goal}, then run this cell again.</i>")
     return f"<b>Your code raised</b> {html.escape(type(error).__name__)}: {html.escape(str(error))}"

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from dlcourse.runtime import READABLE_LABEL, student_code_message, unwritten_name  # noqa: E402
+from dlcourse.runtime import READABLE_LABEL  # noqa: E402
 
 
 def stubs(*names: str) -> dict[str, Callable[..., Any]]:
@@ -133,16 +133,3 @@ def test_unwritten_functions_are_named_in_the_widget(slug):
         assert "mplement" in status and what in status, status
         assert "raised" not in status, status  # a stub is not the student's error
 
-
-def test_messages_name_the_innermost_stub_and_undefined_names():
-    s = stubs("sigmoid")
-    exec("def train(x):\n    return sigmoid(x) + 1\n", s)  # written, but calls an unwritten exercise
-    with pytest.raises(NotImplementedError) as stub:
-        s["train"](0.0)
-    assert unwritten_name(stub.value) == "sigmoid"
-    assert "Implement <code>sigmoid</code>" in student_code_message(stub.value, "the boundary")
-    with pytest.raises(NameError) as undefined:
-        exec("vae.decoder", {})
-    message = student_code_message(undefined.value, "digits")
-    assert "<code>vae</code> is not defined yet" in message
-    assert student_code_message(ValueError("a <b>"), "x").endswith("ValueError: a &lt;b&gt;")
