@@ -134,7 +134,8 @@ def _bound_names(tree: ast.Module, *, definitions_only: bool) -> set[str]:
 
 def _names_read(tree: ast.AST) -> set[str]:
     """Every name a cell reads, function bodies included."""
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
 def _names_run_at_once(tree: ast.AST) -> set[str]:
@@ -155,7 +156,9 @@ def _names_run_at_once(tree: ast.AST) -> set[str]:
 
 
 def tag_cells_that_may_raise(notebook: NotebookNode) -> list[int]:
-    """Tag ``raises-exception`` on the code cells that may raise in an untouched release; return their indexes.
+    """Tag ``raises-exception`` on the code cells that may raise in an untouched release; return them.
+
+    The return value is the indexes of the tagged cells.
 
     In a release every solution region is a ``raise NotImplementedError()``
     stub, so Run All would stop at the first public test and never reach the

@@ -101,7 +101,7 @@ def unwritten_name(error: BaseException) -> str | None:
 
 
 def implement_first_message(names: list[str], goal: str) -> str:
-    """The HTML line of a widget that needs the student's ``names`` (functions or classes) to show ``goal``."""
+    """The HTML line of a widget that needs the student's ``names`` (functions, classes) to show ``goal``."""
     quoted = [f"<code>{html.escape(name)}</code>" for name in dict.fromkeys(names)]
     what = (", ".join(quoted[:-1]) + " and " + quoted[-1] if len(quoted) > 1 else quoted[0]) if quoted \
         else "the exercises this widget uses"
@@ -122,6 +122,6 @@ def student_code_message(error: BaseException, goal: str) -> str:
         return implement_first_message([name] if name else [], goal)
     goal = html.escape(goal)
     if isinstance(error, NameError) and name:
-        return (f"<i><code>{html.escape(name)}</code> is not defined yet: implement the exercises that make it "
-                f"and run their cells to see {goal}, then run this cell again.</i>")
+        return (f"<i><code>{html.escape(name)}</code> is not defined yet: implement the exercises that "
+                f"make it and run their cells to see {goal}, then run this cell again.</i>")
     return f"<b>Your code raised</b> {html.escape(type(error).__name__)}: {html.escape(str(error))}"

@@ -232,8 +232,8 @@ def trajectory_explorer(
                  for name, values in result["losses"].items()]
         parts += [f"{name}: <i>{message}</i>" for name, message in result["errors"].items()]
         if result["missing"]:
-            parts.insert(0, implement_first_message([n for n in result["missing"].values() if n],
-                                                    "their paths" if result["paths"] else "the optimizers' paths"))
+            goal = "their paths" if result["paths"] else "the optimizers' paths"
+            parts.insert(0, implement_first_message([n for n in result["missing"].values() if n], goal))
         status.value = " | ".join(parts)
         title = f"{SURFACES[surface_dropdown.value].title}, lr={lr_slider.value:.3g}"
         output.outputs = (_png_output(plot_paths(result, title)),)

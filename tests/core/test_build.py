@@ -99,7 +99,7 @@ def test_cells_that_raise_in_a_release_are_tagged():
     notebook = _notebook(
         ("import numpy as np\nX = np.zeros(3)", None),                                        # 0 setup
         ("def relu(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION", SOLUTION),  # 1 a stub
-        ("assert relu(X).shape == (3,), 'shape?'", TESTS),                                      # 2 public test
+        ("assert relu(X).shape == (3,), 'shape?'", TESTS),  # 2 public test
         ("def twice(x):\n    return 2 * relu(x)", None),  # 3 only defines: runs fine
         ("print(X.sum())", None),                          # 4 never touches student code
         ("y = twice(X)", None),                            # 5 calls a stub through a helper
@@ -108,7 +108,8 @@ def test_cells_that_raise_in_a_release_are_tagged():
         ("widget = show(model)", None),                    # 8 model is undefined
     )
     assert tag_cells_that_may_raise(notebook) == [2, 5, 6, 7, 8]
-    assert all(RAISES_TAG not in cell.metadata.get("tags", []) for cell in notebook.cells[:2] + notebook.cells[3:5])
+    untagged = notebook.cells[:2] + notebook.cells[3:5]
+    assert all(RAISES_TAG not in cell.metadata.get("tags", []) for cell in untagged)
     assert tag_cells_that_may_raise(notebook) == [2, 5, 6, 7, 8]  # idempotent: one tag, not two
     assert notebook.cells[2].metadata.tags == [RAISES_TAG]
     assert notebook.cells[2].metadata.nbgrader == TESTS  # grading metadata untouched

@@ -29,7 +29,7 @@ STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def _models(notebook: nbformat.NotebookNode, model_id: str) -> list[dict]:
-    """The widget model ``model_id`` and every model it refers to (children, styles), from the stored state."""
+    """Model ``model_id`` and the models it refers to (children, styles), as nbclient stored them."""
     state = notebook.metadata["widgets"][STATE]["state"]
     seen, pending, found = set(), [model_id], []
     while pending:

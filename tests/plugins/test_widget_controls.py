@@ -24,7 +24,8 @@ def stubs(*names: str) -> dict[str, Callable[..., Any]]:
     """Functions ``names`` as a released notebook defines them: their bodies raise NotImplementedError."""
     namespace: dict[str, Any] = {}
     for name in names:
-        exec(f"def {name}(*args, **kwargs):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n", namespace)
+        source = f"def {name}(*args, **kwargs):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+        exec(source, namespace)
     return namespace
 
 
@@ -39,7 +40,8 @@ def _optimizers() -> list:
     from dlcourse_optimizers.widgets import trajectory_explorer
 
     namespace: dict[str, Any] = {}
-    exec("import torch\nclass SGD(torch.optim.Optimizer):\n    def __init__(self, params, lr=0.01, momentum=0.0):\n"
+    exec("import torch\nclass SGD(torch.optim.Optimizer):\n"
+         "    def __init__(self, params, lr=0.01, momentum=0.0):\n"
          "        raise NotImplementedError()\n", namespace)
     return [(trajectory_explorer(namespace["SGD"], surface="quadratic", steps=10, grid_size=8), "SGD")]
 
@@ -74,8 +76,8 @@ def _autoencoders() -> list:
     from dlcourse_autoencoders.widgets import autoencoder_explorer
 
     s = stubs("build_autoencoder", "train_autoencoder", "precision_recall_f1")
-    box = autoencoder_explorer(s["build_autoencoder"], s["train_autoencoder"], np.zeros((20, 64)), np.zeros(20),
-                               scores=np.array([0.1, 0.5, 0.9]), labels=np.array([0, 1, 1]),
+    box = autoencoder_explorer(s["build_autoencoder"], s["train_autoencoder"], np.zeros((20, 64)),
+                               np.zeros(20), scores=np.array([0.1, 0.5, 0.9]), labels=np.array([0, 1, 1]),
                                metrics_fn=s["precision_recall_f1"], epochs=1)
     return [(box, "build_autoencoder")]
 
@@ -94,8 +96,8 @@ def _gan() -> list:
     return [(gan_training_explorer(s["train_gan"], steps=10), "train_gan")]
 
 
-BUILDERS = {"perceptron": _perceptron, "optimizers": _optimizers, "regularisation": _regularisation, "cnn": _cnn,
-            "rnn": _rnn, "autoencoders": _autoencoders, "vae": _vae, "gan": _gan}
+BUILDERS = {"perceptron": _perceptron, "optimizers": _optimizers, "regularisation": _regularisation,
+            "cnn": _cnn, "rnn": _rnn, "autoencoders": _autoencoders, "vae": _vae, "gan": _gan}
 
 
 def controls(widget: Any) -> list:
