@@ -102,9 +102,13 @@ def unwritten_name(error: BaseException) -> str | None:
 
 def implement_first_message(names: list[str], goal: str) -> str:
     """The HTML line of a widget that needs the student's ``names`` (functions, classes) to show ``goal``."""
-    quoted = [f"<code>{html.escape(name)}</code>" for name in dict.fromkeys(names)]
-    what = (", ".join(quoted[:-1]) + " and " + quoted[-1] if len(quoted) > 1 else quoted[0]) if quoted \
-        else "the exercises this widget uses"
+    quoted = [f"<code>{html.escape(name)}</code>" for name in dict.fromkeys(names)]  # each name once
+    if not quoted:
+        what = "the exercises this widget uses"
+    elif len(quoted) == 1:
+        what = quoted[0]
+    else:
+        what = ", ".join(quoted[:-1]) + " and " + quoted[-1]
     cells = "its cell" if len(quoted) == 1 else "their cells"
     return (f"<i>Implement {what} and run {cells} to see {html.escape(goal)}, "
             "then run this cell again or move a control.</i>")
