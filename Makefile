@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TORCH_PIN := $(shell grep -E '^torch==' constraints.txt)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo demo-all test install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,9 +37,14 @@ $(SYSTEM_STAMP): | $(STAMP)
 
 install: $(STAMP)
 
+# demo: one topic (perceptron), a few minutes; demo-all: every topic, about 25 minutes on 2 cores.
 demo: $(STAMP)
 	rm -rf demo-course
 	$(BIN)/dlcourse demo --course demo-course
+
+demo-all: $(STAMP)
+	rm -rf demo-course
+	$(BIN)/dlcourse demo --course demo-course --all-topics
 
 test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests

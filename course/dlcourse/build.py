@@ -3,12 +3,14 @@
 Authors write percent-format sources whose cell headers say what nbgrader
 needs (``nbgrader="solution"``, ``"tests"``, ``"readonly"``, ``grade_id``,
 ``points``, ``checks``). The build turns those into nbgrader's cell metadata,
-appends to every tests cell the hidden region that runs its checks, pins the
-kernelspec and lets plugins modify the notebook.
+appends to every tests cell the hidden region that runs its checks, tags the
+cells that raise in an untouched release (so Run All reaches the widgets), pins
+the kernelspec and lets plugins modify the notebook.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -29,6 +31,8 @@ CELL_ROLES = ("solution", "tests", "readonly", "manual")
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
+#: The cell tag after which JupyterLab's Run All and nbclient go on when the cell raises.
+RAISES_TAG = "raises-exception"
 #: What an assignment may override of the grading sandbox (see SandboxLimits).
 SANDBOX_LIMIT_KEYS = frozenset({"address_space", "cpu_seconds", "max_processes", "max_file_bytes",
                                 "wall_seconds", "threads"})
@@ -109,6 +113,89 @@ def convert_cell(cell: NotebookNode, where: str, known_checks: set[str] | None) 
         cell.source = cell.source.rstrip() + "\n" + hidden_region(list(checks), float(points))
 
 
+_TOP_LEVEL_SOLUTION = re.compile(r"^" + re.escape(SOLUTION_BEGIN), re.M)
+
+
+def _bound_names(tree: ast.Module, *, definitions_only: bool) -> set[str]:
+    """Names a cell binds at its top level (only its functions and classes with ``definitions_only``)."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif not definitions_only:
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Name) and isinstance(inner.ctx, (ast.Store, ast.Del)):
+                    names.add(inner.id)
+                elif isinstance(inner, ast.alias):
+                    names.add((inner.asname or inner.name).split(".")[0])
+                elif isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    names.add(inner.name)
+    return names
+
+
+def _names_read(tree: ast.AST) -> set[str]:
+    """Every name a cell reads, function bodies included."""
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def _names_run_at_once(tree: ast.AST) -> set[str]:
+    """Names a cell reads while it runs: function bodies are skipped, as they run only when called."""
+    used: set[str] = set()
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            used.add(node.id)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            pending.extend([*node.decorator_list, *node.args.defaults, *filter(None, node.args.kw_defaults)])
+        elif isinstance(node, ast.Lambda):
+            pending.extend([*node.args.defaults, *filter(None, node.args.kw_defaults)])
+        else:
+            pending.extend(ast.iter_child_nodes(node))
+    return used
+
+
+def tag_cells_that_may_raise(notebook: NotebookNode) -> list[int]:
+    """Tag ``raises-exception`` on the code cells that may raise in an untouched release; return them.
+
+    The return value is the indexes of the tagged cells.
+
+    In a release every solution region is a ``raise NotImplementedError()``
+    stub, so Run All would stop at the first public test and never reach the
+    widgets below it. A cell is tagged when it is a grade cell, when its solution
+    region sits at the top level (the stub raises as the cell runs), or when it
+    runs code that uses a name defined by a stubbed function, a helper calling
+    one, or an earlier tagged cell (that name raises when called, or is
+    undefined). Tagging only lets execution go on: the error still shows in the
+    cell, and grading is unchanged, as nbgrader and dlcourse grade with
+    ``allow_errors``.
+    """
+    tainted: set[str] = set()
+    tagged = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        nbgrader = cell.metadata.get("nbgrader", {})
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # e.g. IPython magics: leave the cell as it is
+            continue
+        used = _names_run_at_once(tree)
+        stubbed_here = bool(nbgrader.get("solution")) and bool(_TOP_LEVEL_SOLUTION.search(cell.source))
+        if nbgrader.get("grade") or stubbed_here or used & tainted:
+            tags = cell.metadata.setdefault("tags", [])
+            if RAISES_TAG not in tags:
+                tags.append(RAISES_TAG)
+            tagged.append(index)
+            # the cell may stop anywhere, so nothing it binds can be relied on
+            tainted |= _bound_names(tree, definitions_only=False)
+        elif nbgrader.get("solution") or _names_read(tree) & tainted:
+            # stubs, and helpers that call them: defined, but they raise when called
+            tainted |= _bound_names(tree, definitions_only=True)
+    return tagged
+
+
 def build_notebook(source: NotebookSource, topic: Topic, hooks: Hooks) -> NotebookNode:
     """Read ``source`` and return the nbgrader source notebook."""
     if not source.path.is_file():
@@ -131,6 +218,8 @@ def build_notebook(source: NotebookSource, topic: Topic, hooks: Hooks) -> Notebo
             raise BuildError(f"{source.path}: cell {index}: duplicate grade_id {grade_id!r}")
         if grade_id:
             grade_ids.add(grade_id)
+    if source.kind == "assignment":
+        tag_cells_that_may_raise(notebook)
     kernel = hooks.kernel_name(topic, source)
     notebook.metadata = nbformat.from_dict(
         {

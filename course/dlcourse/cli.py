@@ -148,7 +148,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from dlcourse.demo import run_demo
 
-    return run_demo(Path(args.course), args.topics or None)
+    return run_demo(Path(args.course), args.topics or None, all_topics=args.all_topics)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -219,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p = add("demo", cmd_demo, "build, release and grade a simulated class", course=False)
     p.add_argument("--course", required=True, metavar="DIR", help="a new directory for the demo course")
-    p.add_argument("topics", nargs="*", metavar="TOPIC")
+    p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics to run (default: perceptron)")
+    p.add_argument("--all-topics", action="store_true", help="run every installed topic (the full tour)")
     add("doctor", cmd_doctor, "report what this machine needs for dlcourse")
     return parser
 

@@ -17,6 +17,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from dlcourse.runtime import readable_labels, student_code_message
+
 BuildFn = Callable[..., Any]
 TrainFn = Callable[..., Any]
 MetricsFn = Callable[[Any, Any], Sequence[float]]
@@ -201,11 +203,8 @@ def autoencoder_explorer(
     model = None
     try:
         model = _train_2d(build_fn, train_fn, X, tuple(hidden), int(epochs), int(seed))
-    except NotImplementedError:
-        messages.append("Write <code>build_autoencoder</code> and <code>train_autoencoder</code> "
-                        "first to see the code space.")
     except Exception as error:  # noqa: BLE001 - show the student's error, do not crash
-        messages.append(f"<b>Training the 2-D autoencoder raised</b> {type(error).__name__}: {error}")
+        messages.append(student_code_message(error, "the code space"))
 
     have_scores = scores is not None and labels is not None and metrics_fn is not None
     values = _array(scores).reshape(-1).astype(np.float64) if scores is not None else np.zeros(2)
@@ -244,10 +243,8 @@ def autoencoder_explorer(
                 summary = threshold_summary(scores, labels, threshold_slider.value, metrics_fn)
                 summary.update(scores=values, score_labels=_array(labels).reshape(-1),
                                threshold=float(threshold_slider.value))
-            except NotImplementedError:
-                notes.append("Write <code>precision_recall_f1</code> first to see precision and recall.")
-            except Exception as error:  # noqa: BLE001
-                notes.append(f"<b>Your metric function raised</b> {type(error).__name__}: {error}")
+            except Exception as error:  # noqa: BLE001 - show the student's error, do not crash
+                notes.append(student_code_message(error, "precision and recall"))
         box.last_result, box.last_scores = latent, summary
         box.last_error = "; ".join(notes) or None
         if summary is not None:
@@ -264,4 +261,4 @@ def autoencoder_explorer(
     threshold_slider.observe(refresh, names="value")
     box.refresh = refresh
     refresh()
-    return box
+    return readable_labels(box)

@@ -15,6 +15,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from dlcourse.runtime import readable_labels, student_code_message
+
 ConvFn = Callable[..., Any]
 
 #: Preset 3x3 kernels of the editor (rows are along H, columns along W).
@@ -203,14 +205,11 @@ def kernel_editor(conv2d_fn: ConvFn, images: Mapping[str, np.ndarray] | None = N
             return
         try:
             result = filter_response(conv2d_fn, images[image_picker.value], current_kernel())
-        except NotImplementedError:
-            box.last_result, box.last_error = None, "not implemented"
-            status.value = "<i>conv2d is not written yet: write it, run its cell, then change a number.</i>"
-            output.outputs = ()
-            return
         except Exception as error:  # noqa: BLE001 - show the student's error, do not crash
-            box.last_result, box.last_error = None, f"{type(error).__name__}: {error}"
-            status.value = f"<b>Your conv2d raised</b> {type(error).__name__}: {error}"
+            unwritten = isinstance(error, NotImplementedError)
+            box.last_result = None
+            box.last_error = "not implemented" if unwritten else f"{type(error).__name__}: {error}"
+            status.value = student_code_message(error, "what your kernel does to the image")
             output.outputs = ()
             return
         box.last_result, box.last_error = result, None
@@ -241,7 +240,7 @@ def kernel_editor(conv2d_fn: ConvFn, images: Mapping[str, np.ndarray] | None = N
     image_picker.observe(refresh, names="value")
     box.kernel, box.refresh = current_kernel, refresh
     refresh()
-    return box
+    return readable_labels(box)
 
 
 def feature_map_viewer(model: Any, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0):
@@ -269,7 +268,8 @@ def feature_map_viewer(model: Any, images: np.ndarray, labels: np.ndarray | None
     def refresh(change: Any = None) -> None:
         if model is None:
             box.last_result, box.last_error = None, "no model"
-            status.value = "<i>Train your network first (exercise 9), then run this cell again.</i>"
+            status.value = ("<i>Implement and train your network (exercise 9) to see its feature maps, "
+                            "then run this cell again.</i>")
             output.outputs = ()
             return
         try:
@@ -288,4 +288,4 @@ def feature_map_viewer(model: Any, images: np.ndarray, labels: np.ndarray | None
     index_slider.observe(refresh, names="value")
     box.refresh = refresh
     refresh()
-    return box
+    return readable_labels(box)

@@ -20,6 +20,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from dlcourse.runtime import readable_labels, student_code_message
+
 TrainFn = Callable[..., Any]
 Frames = Mapping[str, np.ndarray]
 
@@ -244,9 +246,9 @@ def gan_training_explorer(
 
     def use(new_frames: Frames | None) -> None:
         if new_frames is None or len(new_frames["steps"]) == 0:
-            show_nothing("<i>No snapshots yet: write <code>train_gan</code> (it calls "
-                         "<code>callback(step, G, D)</code>), run its test cell, then choose a seed.</i>",
-                         "no snapshots")
+            show_nothing("<i>No snapshots yet: implement <code>train_gan</code> (it calls "
+                         "<code>callback(step, G, D)</code>) and run its test cell to see training unfold, "
+                         "then choose a seed.</i>", "no snapshots")
             return
         box.frames, box.last_error = new_frames, None
         last = len(new_frames["steps"]) - 1
@@ -273,12 +275,10 @@ def gan_training_explorer(
         try:
             new_frames = training_frames(train_fn, data, steps=steps, seed=int(seed_dropdown.value),
                                          snapshot_every=snapshot_every, grid_size=grid_size, **train_kwargs)
-        except NotImplementedError:
-            show_nothing("<i>Write your training function first, then choose a seed.</i>", "not implemented")
-            return
         except Exception as error:  # noqa: BLE001 - show the student's error, do not crash
-            show_nothing(f"<b>Your training function raised</b> {type(error).__name__}: {error}",
-                         f"{type(error).__name__}: {error}")
+            unwritten = isinstance(error, NotImplementedError)
+            show_nothing(student_code_message(error, "training unfold"),
+                         "not implemented" if unwritten else f"{type(error).__name__}: {error}")
             return
         use(new_frames)
 
@@ -290,4 +290,4 @@ def gan_training_explorer(
         retrain()
     else:
         use(frames)
-    return box
+    return readable_labels(box)

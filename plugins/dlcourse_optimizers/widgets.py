@@ -17,6 +17,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
+from dlcourse.runtime import implement_first_message, readable_labels, student_code_message, unwritten_name
+
 from dlcourse_optimizers.surfaces import SURFACES, evaluate_grid
 
 Factory = Callable[[list[torch.Tensor]], torch.optim.Optimizer]
@@ -46,6 +48,8 @@ def optimizer_paths(
     - ``losses``: name -> (k + 1,) loss at each iterate;
     - ``errors``: name -> a readable message for an optimizer that could not run
       (``"not written yet"`` when it raised NotImplementedError);
+    - ``missing``: name -> what to implement first for an optimizer that is not written yet
+      (e.g. ``"SGD.step"``; empty when it cannot tell);
     - ``start``: (2,) and ``minima``: (m, 2) arrays.
     """
     if surface not in SURFACES:
@@ -56,11 +60,13 @@ def optimizer_paths(
     paths: dict[str, np.ndarray] = {}
     losses: dict[str, np.ndarray] = {}
     errors: dict[str, str] = {}
+    missing: dict[str, str] = {}
     for name, factory in optimizers.items():
         try:
             path, values = _run(chosen, factory, start_point, int(steps))
-        except NotImplementedError:
+        except NotImplementedError as error:
             errors[name] = "not written yet"
+            missing[name] = unwritten_name(error) or ""
             continue
         except Exception as error:  # noqa: BLE001 - show the optimizer's error, keep the others
             errors[name] = f"{type(error).__name__}: {error}"
@@ -73,6 +79,7 @@ def optimizer_paths(
         "paths": paths,
         "losses": losses,
         "errors": errors,
+        "missing": missing,
         "start": start_point,
         "minima": np.asarray(chosen.minima, dtype=np.float64),
     }
@@ -216,7 +223,7 @@ def trajectory_explorer(
                                      grid_size=grid_size)
         except Exception as error:  # noqa: BLE001 - a widget reports, it does not crash
             box.last_result, box.last_error = None, f"{type(error).__name__}: {error}"
-            status.value = f"<b>Could not draw</b>: {type(error).__name__}: {error}"
+            status.value = student_code_message(error, "the optimizers' paths")
             output.outputs = ()
             return
         box.last_result, box.last_error = result, None
@@ -224,8 +231,9 @@ def trajectory_explorer(
                  + ("" if len(values) == steps_slider.value + 1 else " (diverged)")
                  for name, values in result["losses"].items()]
         parts += [f"{name}: <i>{message}</i>" for name, message in result["errors"].items()]
-        if not result["paths"]:
-            parts.insert(0, "<i>Write your optimizers first, then move a slider.</i>")
+        if result["missing"]:
+            goal = "their paths" if result["paths"] else "the optimizers' paths"
+            parts.insert(0, implement_first_message([n for n in result["missing"].values() if n], goal))
         status.value = " | ".join(parts)
         title = f"{SURFACES[surface_dropdown.value].title}, lr={lr_slider.value:.3g}"
         output.outputs = (_png_output(plot_paths(result, title)),)
@@ -234,4 +242,4 @@ def trajectory_explorer(
         control.observe(refresh, names="value")
     box.refresh = refresh
     refresh()
-    return box
+    return readable_labels(box)

@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from dlcourse.runtime import readable_labels, student_code_message
+
 TrainFn = Callable[..., Any]
 PredictFn = Callable[[Any, np.ndarray], Any]
 LossFn = Callable[[Any, np.ndarray, np.ndarray], float]
@@ -168,14 +170,11 @@ def decision_boundary_explorer(
                 train_fn, predict_fn, X, y, hidden=hidden_slider.value, lr=lr_slider.value,
                 epochs=epochs_slider.value, grid_size=grid_size, seed=seed, loss_fn=loss_fn,
             )
-        except NotImplementedError:
-            box.last_result, box.last_error = None, "not implemented"
-            status.value = "<i>Write your training and prediction functions first, then move a slider.</i>"
-            output.outputs = ()
-            return
         except Exception as error:  # noqa: BLE001 - show the student's error, do not crash
-            box.last_result, box.last_error = None, f"{type(error).__name__}: {error}"
-            status.value = f"<b>Your functions raised</b> {type(error).__name__}: {error}"
+            unwritten = isinstance(error, NotImplementedError)
+            box.last_result = None
+            box.last_error = "not implemented" if unwritten else f"{type(error).__name__}: {error}"
+            status.value = student_code_message(error, "the decision boundary")
             output.outputs = ()
             return
         box.last_result, box.last_error = result, None
@@ -187,4 +186,4 @@ def decision_boundary_explorer(
         slider.observe(refresh, names="value")
     box.refresh = refresh
     refresh()
-    return box
+    return readable_labels(box)

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.runtime import readable_labels, student_code_message
+
 TrainFn = Callable[..., Any]
 PredictFn = Callable[[Any, np.ndarray], Any]
 
@@ -202,7 +204,7 @@ def regularisation_explorer(
         label, grid = KNOBS[knob]
         options = sorted(set(grid) | {float(value)})
         return widgets.SelectionSlider(options=options, value=float(value), description=label.split(" (")[0],
-                                       continuous_update=False, style={"description_width": "initial"})
+                                       continuous_update=False)
 
     lam_slider = slider("weight_decay", weight_decay)
     p_slider = slider("p_drop", p_drop)
@@ -222,14 +224,11 @@ def regularisation_explorer(
                 train_fn, predict_fn, X, y, X_val, y_val, weight_decay=lam_slider.value, p_drop=p_slider.value,
                 sigma=sigma_slider.value, sweep=sweep_dropdown.value, seed=seed, cache=box.cache, **run,
             )
-        except NotImplementedError:
-            box.last_result, box.last_error = None, "not implemented"
-            status.value = "<i>Write your training and prediction functions first, then move a slider.</i>"
-            output.outputs = ()
-            return
         except Exception as error:  # noqa: BLE001 - show the student's error, do not crash
-            box.last_result, box.last_error = None, f"{type(error).__name__}: {error}"
-            status.value = f"<b>Your functions raised</b> {type(error).__name__}: {error}"
+            unwritten = isinstance(error, NotImplementedError)
+            box.last_result = None
+            box.last_error = "not implemented" if unwritten else f"{type(error).__name__}: {error}"
+            status.value = student_code_message(error, "how each regulariser changes the curves")
             output.outputs = ()
             return
         box.last_result, box.last_error = result, None
@@ -243,4 +242,4 @@ def regularisation_explorer(
         control.observe(refresh, names="value")
     box.refresh = refresh
     refresh()
-    return box
+    return readable_labels(box)

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.runtime import readable_labels, student_code_message, unwritten_name
+
 Params = dict[str, np.ndarray]
 GATES = ("i", "f", "g", "o")
 SEQUENCE_KINDS = ("noise", "pulse", "step", "sine", "square")
@@ -363,15 +365,11 @@ def gate_explorer(
         params = with_forget_bias(base, forget_slider.value)
         try:
             result = gate_trace(x, params, lstm_gates=lstm_gates, lstm_step=lstm_step)
-        except NotImplementedError:
-            box.last_result, box.last_error = None, "not implemented"
-            status.value = ("<i>Write <code>lstm_gates</code> and <code>lstm_step</code> first, "
-                            "then move a slider.</i>")
-            output.outputs = ()
-            return
-        except Exception as error:  # show the student's error, do not crash
-            box.last_result, box.last_error = None, f"{type(error).__name__}: {error}"
-            status.value = f"<b>Your LSTM functions raised</b> {type(error).__name__}: {error}"
+        except Exception as error:  # noqa: BLE001 - show the student's error, do not crash
+            unwritten = isinstance(error, NotImplementedError)
+            box.last_result = None
+            box.last_error = "not implemented" if unwritten else f"{type(error).__name__}: {error}"
+            status.value = student_code_message(error, "the LSTM's gates and cell over time")
             output.outputs = ()
             return
         note = ""
@@ -379,8 +377,9 @@ def gate_explorer(
             rnn = random_rnn_params(features, units, scale_slider.value, seed)
             try:
                 result["rnn_grad"] = _rnn_input_gradient(rnn_forward, rnn_backward, x, rnn)
-            except NotImplementedError:
-                note = " (write <code>rnn_forward</code> and <code>rnn_backward</code> to add the RNN curve)"
+            except NotImplementedError as error:
+                name = unwritten_name(error) or "rnn_forward"
+                note = f" (implement <code>{name}</code> to add the RNN curve)"
             except Exception as error:  # a broken RNN must not hide the LSTM picture
                 note = f" (your RNN functions raised {type(error).__name__}: {error})"
         box.last_result, box.last_error = result, None
@@ -393,4 +392,4 @@ def gate_explorer(
         control.observe(refresh, names="value")
     box.refresh = refresh
     refresh()
-    return box
+    return readable_labels(box)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.runtime import readable_labels, student_code_message
+
 #: ``decode_fn(z)``: a float32 tensor of codes (n, latent_dim) -> pixel probabilities (n, H*W).
 DecodeFn = Callable[[Any], Any]
 IMAGE_SHAPE = (8, 8)
@@ -193,15 +195,10 @@ def latent_explorer(
             image = decode_codes(decode_fn, point[None], image_shape)[0]
             grid = latent_grid(decode_fn, latent_dim, dims=dims, span=span_slider.value, grid_size=grid_size,
                                base=point, image_shape=image_shape)
-        except NotImplementedError:
-            fail("not implemented", "<i>Your decode function is not written yet: finish it, then move a slider.</i>")
-            return
-        except NameError as error:
-            fail(f"NameError: {error}", f"<b>Something the decoder needs is not defined yet</b> ({error}): "
-                 "run the cells above first, then move a slider.")
-            return
         except Exception as error:  # noqa: BLE001 - show the student's error, do not crash
-            fail(f"{type(error).__name__}: {error}", f"<b>Decoding raised</b> {type(error).__name__}: {error}")
+            unwritten = isinstance(error, NotImplementedError)
+            fail("not implemented" if unwritten else f"{type(error).__name__}: {error}",
+                 student_code_message(error, "digits decoded from the latent space"))
             return
         box.last_result, box.last_error = {"point": point, "image": image, **grid}, None
         coordinates = ", ".join(f"{value:+.1f}" for value in point[: len(z_sliders)])
@@ -213,4 +210,4 @@ def latent_explorer(
         control.observe(refresh, names="value")
     box.refresh = refresh
     refresh()
-    return box
+    return readable_labels(box)

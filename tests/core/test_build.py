@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse.build import BuildError, build_course, build_notebook
+from dlcourse.build import RAISES_TAG, BuildError, build_course, build_notebook, tag_cells_that_may_raise
 from dlcourse.coursedir import CourseError, init_course
 from dlcourse.manager import Hooks
 from dlcourse.types import NotebookSource
@@ -78,3 +78,52 @@ def test_modify_notebook_hook_runs_on_every_build(toy_course, monkeypatch, tmp_p
     build_course(toy_course, ["toy"])
     notebook = nbformat.read(toy_course.source_dir("toy") / "toy.ipynb", as_version=4)
     assert notebook.metadata["recorded_by"] == "dlcourse_recorder"
+
+
+def _notebook(*cells: tuple[str, dict | None]) -> nbformat.NotebookNode:
+    """A notebook of code cells, each given as (source, nbgrader metadata or None)."""
+    notebook = nbformat.v4.new_notebook()
+    for source, nbgrader in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        if nbgrader is not None:
+            cell.metadata["nbgrader"] = nbgrader
+        notebook.cells.append(cell)
+    return notebook
+
+
+SOLUTION = {"grade": False, "solution": True, "locked": False}
+TESTS = {"grade": True, "solution": False, "locked": True, "points": 1.0}
+
+
+def test_cells_that_raise_in_a_release_are_tagged():
+    notebook = _notebook(
+        ("import numpy as np\nX = np.zeros(3)", None),                                        # 0 setup
+        ("def relu(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION", SOLUTION),  # 1 a stub
+        ("assert relu(X).shape == (3,), 'shape?'", TESTS),  # 2 public test
+        ("def twice(x):\n    return 2 * relu(x)", None),  # 3 only defines: runs fine
+        ("print(X.sum())", None),                          # 4 never touches student code
+        ("y = twice(X)", None),                            # 5 calls a stub through a helper
+        ("print(y)", None),                                # 6 y is undefined when 5 raised
+        ("### BEGIN SOLUTION\nmodel = relu\n### END SOLUTION", SOLUTION),  # 7 a top-level stub
+        ("widget = show(model)", None),                    # 8 model is undefined
+    )
+    assert tag_cells_that_may_raise(notebook) == [2, 5, 6, 7, 8]
+    untagged = notebook.cells[:2] + notebook.cells[3:5]
+    assert all(RAISES_TAG not in cell.metadata.get("tags", []) for cell in untagged)
+    assert tag_cells_that_may_raise(notebook) == [2, 5, 6, 7, 8]  # idempotent: one tag, not two
+    assert notebook.cells[2].metadata.tags == [RAISES_TAG]
+    assert notebook.cells[2].metadata.nbgrader == TESTS  # grading metadata untouched
+
+
+def test_built_assignments_tag_their_public_tests_and_widget_cells(tmp_path):
+    course = init_course(tmp_path / "c")
+    build_course(course, ["perceptron"])
+    assignment = nbformat.read(course.source_dir("perceptron") / "perceptron.ipynb", as_version=4)
+    for cell in assignment.cells:
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if nbgrader.get("grade") or cell.metadata.get("dlcourse", {}).get("skip_grading"):
+            assert RAISES_TAG in cell.metadata.get("tags", []), nbgrader.get("grade_id")
+        if nbgrader.get("solution"):  # a solution cell that only defines functions runs fine
+            assert RAISES_TAG not in cell.metadata.get("tags", []), nbgrader.get("grade_id")
+    lesson = nbformat.read(course.source_dir("perceptron_lesson") / "lesson.ipynb", as_version=4)
+    assert not any(RAISES_TAG in cell.metadata.get("tags", []) for cell in lesson.cells)

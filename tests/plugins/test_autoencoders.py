@@ -494,10 +494,10 @@ def test_explorer_survives_unwritten_functions(release):
                                        y[:100], scores=np.array([0.1, 0.5, 0.9]), labels=np.array([0, 1, 1]),
                                        metrics_fn=release["precision_recall_f1"], epochs=2)
     assert box.model is None and box.last_result is None and box.last_scores is None
-    assert "first" in box.status.value and box.output.outputs == ()
+    assert "Implement <code>" in box.status.value and box.output.outputs == ()
     box.example_slider.value = 3  # still no crash
     box.threshold_slider.value = 0.6
-    assert box.last_result is None and "precision_recall_f1" in box.status.value
+    assert box.last_result is None and "Implement <code>precision_recall_f1</code>" in box.status.value
 
 
 # ------------------------------------------------------------------ drivers

@@ -404,7 +404,7 @@ def test_kernel_editor_reacts_to_its_controls(solution):
 
 def test_kernel_editor_survives_unwritten_and_broken_functions(release):
     box = widgets.kernel_editor(release["conv2d"])
-    assert box.last_result is None and "not written yet" in box.status.value
+    assert box.last_result is None and "Implement <code>conv2d</code>" in box.status.value
     box.preset.value = "box blur"  # still no crash
     assert box.last_result is None and box.output.outputs == ()
 
@@ -427,7 +427,7 @@ def test_feature_map_viewer_follows_the_slider(solution):
 
 def test_feature_map_viewer_without_a_model():
     box = widgets.feature_map_viewer(None, np.zeros((4, 1, 8, 8)))
-    assert box.last_result is None and "Train your network first" in box.status.value
+    assert box.last_result is None and "Implement and train your network" in box.status.value
     box.index_slider.value = 2
     assert box.output.outputs == ()
     box = widgets.feature_map_viewer(torch.nn.Linear(64, 10), np.zeros((4, 1, 8, 8)))

@@ -149,7 +149,7 @@ def test_untouched_release_scores_zero(release):
 def test_release_explorer_says_what_is_missing(release):
     status = release["explorer"].status.value
     assert release["explorer"].frames is None
-    assert "Write your training function first" in status or "No snapshots yet" in status
+    assert "<code>train_gan</code>" in status and ("Implement" in status or "No snapshots yet" in status)
 
 
 # ------------------------------------------------------- checks can fail
@@ -468,7 +468,7 @@ def test_explorer_reacts_to_its_controls(solution):
 
 def test_explorer_survives_unwritten_and_broken_functions(release, solution):
     box = widgets.gan_training_explorer(release["train_gan"], steps=20)
-    assert box.frames is None and "Write your training function first" in box.status.value
+    assert box.frames is None and "Implement <code>train_gan</code>" in box.status.value
     assert box.output.outputs == ()
     box.seed_dropdown.value = 2  # still no crash
     assert box.frames is None and box.last_error == "not implemented"

@@ -490,7 +490,7 @@ def test_explorer_survives_unwritten_optimizers(release):
     box = widgets.trajectory_explorer(release["SGD"], release["RMSprop"], release["Adam"], steps=20,
                                       grid_size=10)
     assert box.last_result is not None and box.last_result["paths"] == {}
-    assert "not written yet" in box.status.value and "first" in box.status.value
+    assert "not written yet" in box.status.value and "Implement <code>SGD" in box.status.value
     box.surface_dropdown.value = "saddle"  # still no crash
     assert box.last_error is None and len(box.output.outputs) == 1
 

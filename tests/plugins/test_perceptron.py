@@ -288,7 +288,7 @@ def test_explorer_reacts_to_sliders(solution):
 
 def test_explorer_survives_unwritten_functions(release):
     box = widgets.decision_boundary_explorer(release["train_mlp"], release["mlp_predict"], epochs=20)
-    assert box.last_result is None and "first" in box.status.value
+    assert box.last_result is None and "Implement <code>train_mlp</code>" in box.status.value
     box.hidden_slider.value = 3  # still no crash
     assert box.last_result is None and box.output.outputs == ()
 

@@ -516,12 +516,12 @@ def test_explorer_reacts_to_controls(solution):
 def test_explorer_survives_unwritten_functions(release, solution):
     box = widgets.gate_explorer(release["lstm_gates"], release["lstm_step"], release["rnn_forward"],
                                 release["rnn_backward"], length=10)
-    assert box.last_result is None and "first" in box.status.value and box.output.outputs == ()
+    assert box.last_result is None and "Implement <code>" in box.status.value and box.output.outputs == ()
     box.forget_slider.value = 1.0  # still no crash
     assert box.last_result is None
     half = widgets.gate_explorer(solution["lstm_gates"], solution["lstm_step"], release["rnn_forward"],
                                  release["rnn_backward"], length=10)
-    assert half.last_result is not None and "write <code>rnn_forward</code>" in half.status.value
+    assert half.last_result is not None and "implement <code>rnn_forward</code>" in half.status.value
     broken = widgets.gate_explorer(solution["lstm_gates"], lambda *args: 1 / 0, length=10)
     assert broken.last_result is None and "ZeroDivisionError" in broken.status.value
 

@@ -417,7 +417,7 @@ def test_explorer_dropdowns_choose_the_grid():
 def test_explorer_survives_unwritten_functions(release):
     decode = release["decode"]
     box = widgets.latent_explorer(lambda z: decode(torch.nn.Linear(2, 64), z), latent_dim=2)
-    assert box.last_result is None and "not written yet" in box.status.value
+    assert box.last_result is None and "Implement <code>decode</code>" in box.status.value
     box.z_sliders[1].value = 1.0  # still no crash
     assert box.last_result is None and box.output.outputs == ()
 
