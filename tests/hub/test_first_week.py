@@ -272,6 +272,18 @@ def week(hub: Hub, browser, env_prefix: Path, env: dict[str, str], teach: Accoun
     page.screenshot(path=str(artifacts / "assignment-list-fetched.png"))
 
     notebook_path = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    # Untouched, Run All goes past the failing public tests to the widget,
+    # which says what to implement first.
+    open_and_run_all(page, hub, alice, notebook_path)
+    hint = page.locator(".jp-OutputArea .widget-html, .jp-OutputArea .jupyter-widgets",
+                        has_text=re.compile("Implement .* to see")).first
+    hint.wait_for(timeout=240_000)
+    hint.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "student-untouched-widget.png"))
+    expect(page.locator("#jp-main-statusbar").get_by_text(f"{KERNEL_NAME} | Idle").first).to_be_visible(
+        timeout=120_000)
+    page.goto(f"{hub.url}/user/{alice.name}/lab")  # leave the notebook before its file changes on disk
+    page.locator("#jp-main-dock-panel").wait_for()
     filled = solve_with_the_reference(page, hub, alice, course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                                       notebook_path)
     assert filled >= 5, f"only {filled} solution cells found in the released notebook"
