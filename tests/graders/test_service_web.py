@@ -103,9 +103,9 @@ class Browser:
             self.cookies.load(value)
         return response
 
-    async def log_in(self, token: str) -> HTTPResponse:
+    async def log_in(self, token: str, next: str = "/") -> HTTPResponse:
         await self.fetch("/login")  # sets the _xsrf cookie, as the form's page does in a browser
-        return await self.fetch("/login", {"token": token, "next": "/"})
+        return await self.fetch("/login", {"token": token, "next": next})
 
 
 def serve(app: Any, scenario: Callable[[Browser], Awaitable[None]]) -> None:
@@ -220,6 +220,10 @@ def test_strangers_are_sent_to_the_login_and_a_wrong_token_is_refused(course: Co
         assert response.code == 302 and response.headers["Location"].startswith("/login?next=")
         assert (await browser.log_in("not-a-token")).code == 403
         assert (await browser.fetch("/me")).code == 302
+        # after the login, only ever back into the service
+        for elsewhere in ("//elsewhere.example/", "http://elsewhere.example/me", "/\\elsewhere.example"):
+            assert (await browser.log_in("alice-token", next=elsewhere)).headers["Location"] == "/"
+        assert (await browser.log_in("alice-token", next="/me")).headers["Location"] == "/me"
 
     serve(standalone_app(course), scenario)
 

@@ -251,8 +251,10 @@ class LoginHandler(BaseHandler):
     def post(self) -> None:
         name = name_for_token(self.course, self.get_body_argument("token", "").strip())
         target = self.get_body_argument("next", "") or self.url("")
-        if not target.startswith(self.settings["dlcourse_base_url"]):
-            target = self.url("")  # only ever back into this service, never to another site
+        parts = urlsplit(target)
+        # only ever back into this service: "//host/..." or "http://host/" would send the cookie's owner away
+        if parts.scheme or parts.netloc or "\\" in target or not parts.path.startswith(self.url("")):
+            target = self.url("")
         if name is None:
             self.set_status(403)
             self.page("login.html", next=target, failed=True)
