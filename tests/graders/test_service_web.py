@@ -232,6 +232,7 @@ def test_where_the_pages_listen() -> None:
     hub = {"JUPYTERHUB_SERVICE_PREFIX": "/services/dlcourse/", "JUPYTERHUB_API_TOKEN": "x",
            "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:10101"}
     assert web.web_settings(None, hub) == web.WebSettings("127.0.0.1", 10101, "/services/dlcourse/", True)
+    assert web.web_settings(8123, hub).port == 10101  # where the hub's proxy sends requests
     # standalone binds this machine only, whatever else is around
     assert web.web_settings(8123, {}) == web.WebSettings("127.0.0.1", 8123, "/", False)
     assert web.web_settings(None, {}) is None

@@ -337,7 +337,8 @@ def web_settings(port: int | None, environ: dict[str, str] | None = None) -> Web
     env = os.environ if environ is None else environ
     if all(env.get(name) for name in HUB_ENV):
         url = urlsplit(env["JUPYTERHUB_SERVICE_URL"])
-        return WebSettings(url.hostname or "127.0.0.1", port or url.port or 80,
+        # the hub's proxy forwards to its service URL: that port wins over --port
+        return WebSettings(url.hostname or "127.0.0.1", url.port or port or 80,
                            env["JUPYTERHUB_SERVICE_PREFIX"], True)
     if port is None:
         return None
