@@ -31,6 +31,13 @@ DLCOURSE_HUB_STUDENTS      comma-separated accounts (alice,bob)
 DLCOURSE_HUB_EXCHANGE      the nbgrader exchange (/srv/nbgrader/exchange)
 DLCOURSE_HUB_COURSE        each instructor's course folder (~/course)
 DLCOURSE_HUB_STATE         the hub's database and cookie secret (.)
+DLCOURSE_HUB_SERVICE_COURSE  the course `dlcourse serve` grades on submit
+                           (unset: no service); absolute or ``~/...``
+                           (the service account's home)
+DLCOURSE_HUB_SERVICE_USER  the account it runs as (the first instructor)
+DLCOURSE_HUB_SERVICE_SRC   that account's checkout of the course
+                           repository (``~/dlcourse-src``)
+DLCOURSE_HUB_SERVICE_PORT  its local port (10101)
 =========================  ==============================================
 
 Run it as root (PAM and spawning other users need it) from a directory only
@@ -110,7 +117,8 @@ c.JupyterHub.db_url = "sqlite:///" + os.path.join(STATE, "jupyterhub.sqlite")
 c.JupyterHub.cookie_secret_file = os.path.join(STATE, "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = os.path.join(STATE, "jupyterhub-proxy.pid")
 
-# Stop servers idle for an hour (pip install jupyterhub-idle-culler first):
+# Stop servers idle for an hour (pip install jupyterhub-idle-culler first;
+# it assigns the lists: keep it above the dlcourse service, which appends):
 # c.JupyterHub.services = [{
 #     "name": "idle-culler",
 #     "command": [sys.executable, "-m", "jupyterhub_idle_culler", "--timeout=3600"],
@@ -120,3 +128,51 @@ c.ConfigurableHTTPProxy.pid_file = os.path.join(STATE, "jupyterhub-proxy.pid")
 #     "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
 #     "services": ["idle-culler"],
 # }]
+
+# ------------------------------------------- grading on submit: dlcourse serve
+# A managed service: the hub starts `dlcourse serve` and proxies its pages at
+# /services/dlcourse/ (the instructors' dashboard and each student's /me).
+# The course belongs to the instructor and nobody else can read it, so the
+# service runs as that instructor (not as root, the hub's user), from the
+# instructor's checkout (solutions and hidden checks are not in the shared
+# environment), exactly like `dlcourse grade` in the instructor's terminal.
+SERVICE_COURSE = os.environ.get("DLCOURSE_HUB_SERVICE_COURSE", "")
+if SERVICE_COURSE:
+    SERVICE_USER = os.environ.get("DLCOURSE_HUB_SERVICE_USER") or sorted(INSTRUCTORS)[0]
+
+    def _in_service_home(path: str) -> str:
+        # the hub runs as root: "~/x" must mean the service account's home, not root's
+        return os.path.expanduser(f"~{SERVICE_USER}{path[1:]}" if path.startswith("~/") else path)
+
+    SERVICE_SRC = _in_service_home(os.environ.get("DLCOURSE_HUB_SERVICE_SRC", "~/dlcourse-src"))
+    SERVICE_PATH = _in_service_home(SERVICE_COURSE)
+    # append, not assign: other services (the idle culler below) keep their entries
+    c.JupyterHub.services.append({
+        "name": "dlcourse",
+        "command": [sys.executable, "-m", "dlcourse.cli", "serve", "--course", SERVICE_PATH],
+        "user": SERVICE_USER,
+        "cwd": SERVICE_PATH,
+        "url": "http://127.0.0.1:" + os.environ.get("DLCOURSE_HUB_SERVICE_PORT", "10101"),
+        "environment": {
+            "PYTHONPATH": os.pathsep.join(os.path.join(SERVICE_SRC, d) for d in ("course", "graders", "plugins")),
+            "PATH": os.path.join(ENV_PREFIX, "bin") + os.pathsep + "/usr/local/bin:/usr/bin:/bin",
+            "NBGRADER_EXCHANGE_ROOT": EXCHANGE,
+            # who sees the dashboard; everyone else gets their own page only
+            "DLCOURSE_SERVICE_INSTRUCTORS": ",".join(sorted(INSTRUCTORS)),
+        },
+        # The service only needs to know who is visiting: its OAuth tokens
+        # identify people and may do nothing on their behalf.
+        "oauth_client_allowed_scopes": [],
+        # our own service: no "authorize dlcourse?" page on the first visit
+        "oauth_no_confirm": True,
+        "display": True,
+    })
+    # Every student and instructor may open the service (the hub sends the
+    # others away with 403); what each may see is decided by the service.
+    # The service itself gets no role: it calls nothing in the hub's API.
+    c.JupyterHub.load_roles.append({
+        "name": "dlcourse-service-users",
+        "description": "open the dlcourse grading pages",
+        "scopes": ["access:services!service=dlcourse"],
+        "users": sorted(STUDENTS | INSTRUCTORS),
+    })
