@@ -247,6 +247,13 @@ def _isolated_capabilities(user: str, ids: tuple[int, int] | None) -> dict[str, 
     }
 
 
+def require_allow_list() -> None:
+    """Raise :class:`SandboxUnavailable` unless this host can give the allow-list filesystem."""
+    reason = sandbox_fs.probe()
+    if reason:
+        raise SandboxUnavailable(reason)
+
+
 def _blocked_paths() -> dict[str, list[str]]:
     """Paths the interpreter needs, grouped under the topmost directory others cannot enter."""
     needed = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable),

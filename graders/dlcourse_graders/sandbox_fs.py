@@ -173,6 +173,9 @@ def bwrap_arguments(view: FilesystemView, *, data_fds: tuple[int, int]) -> list[
                     args += ["--ro-bind", "/dev/null", os.path.realpath(path)]
     args += ["--dev", "/dev", *(a for dev in GPU_DEVICES if os.path.exists(dev) for a in ("--dev-bind", dev, dev)),
              "--proc", "/proc", "--tmpfs", "/tmp", "--bind", view.workroot, view.workroot, "--chdir", "/"]
+    # The root itself is a tmpfs of bwrap's; read-only, so nothing outside /tmp and the work root is writable
+    # (without root the sandbox owns that tmpfs and could otherwise create /etc/anything).
+    args += ["--remount-ro", "/"]
     return args
 
 
