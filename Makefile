@@ -24,6 +24,12 @@ $(SYSTEM_STAMP): | $(STAMP)
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
 	  else echo "PostgreSQL server binaries missing: install the postgresql package for the gradebook tests"; fi; \
 	fi
+	@# bubblewrap: the grading sandbox's allow-list filesystem (grading refuses without it)
+	@if ! command -v bwrap >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap; \
+	  else echo "bwrap missing: install the bubblewrap package for the sandbox tests"; fi; \
+	fi
 	touch $(SYSTEM_STAMP)
 
 install: $(STAMP)

@@ -170,7 +170,11 @@ def zygote_for(preload: Iterable[str], threads: int, *, isolated: bool | None = 
                 zygote.close()
             view = None
             if isolated:
+                import atexit
+                import shutil
+
                 workroot = tempfile.mkdtemp(prefix="dlcourse-zygote-")
+                atexit.register(shutil.rmtree, workroot, True)  # each child removes its own folder; this the rest
                 view = sandbox_fs.FilesystemView(workroot, network=network, hide=tuple(sorted(hide)),
                                                  accounts=sandbox_fs.sandbox_accounts("dlcourse-sandbox"))
             zygote = _zygotes[key] = Zygote(tuple(preload), int(threads), view)
