@@ -378,8 +378,7 @@ class Sandbox:
                 assert self._workroot is not None
                 view = sandbox_fs.FilesystemView(str(self._workroot), network=self.network, hide=extra_hide,
                                                  accounts=sandbox_fs.sandbox_accounts(SANDBOX_USER))
-                self.process = sandbox_fs.BwrapProcess.popen(sandbox_fs.bwrap_path() or "bwrap", view, command,
-                                                             **options)
+                self.process = sandbox_fs.popen_in_bwrap(view, command, **options)
             else:
                 self.process = subprocess.Popen(command, **options)
         self._deadline = began + self.limits.wall_seconds

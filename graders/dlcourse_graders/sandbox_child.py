@@ -224,8 +224,8 @@ def _arrange_mounts(expose: dict[str, list[str]], hide: list[str]) -> None:
 
 
 def _private_mounts(workdir: str, tmp_bytes: int) -> None:
-    """Inside bubblewrap: a mount namespace of this child's own, where /tmp is a fresh
-    tmpfs and the work root (shared by the zygote's children) shows only ``workdir``.
+    """Inside bubblewrap: a mount namespace of this child's own, where /tmp and /dev/shm
+    are fresh tmpfs and the work root (shared by the zygote's children) shows only ``workdir``.
 
     bwrap built everything else; this is the one step it cannot do for a
     forked child. The work root lies under /tmp, so one tmpfs covers both.
@@ -236,7 +236,8 @@ def _private_mounts(workdir: str, tmp_bytes: int) -> None:
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing mounted here reaches the zygote or siblings
     # Opened in the new namespace (a bind needs a source there); stays reachable once the tmpfs covers it.
     fd = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
-    covers = ["/tmp"] if workdir.startswith("/tmp/") else ["/tmp", os.path.dirname(workdir)]
+    # /dev/shm too: torch's shared-memory tensors need it, and it must not pass notes between submissions
+    covers = ["/tmp", "/dev/shm"] + ([] if workdir.startswith("/tmp/") else [os.path.dirname(workdir)])
     size = tmp_bytes if tmp_bytes > 0 else 1 << 30
     for folder in covers:
         _mount("tmpfs", folder, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=1777,size={size}")

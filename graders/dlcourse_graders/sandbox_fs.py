@@ -30,9 +30,9 @@ uid into a new user namespace (unprivileged user namespaces must be allowed).
 from __future__ import annotations
 
 import functools
+import grp
 import os
 import pwd
-import grp
 import shutil
 import site
 import subprocess
@@ -41,6 +41,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: Path of the bwrap executable; set it empty to run without (only with an explicit weaker sandbox).
 BWRAP_SETTING = "DLCOURSE_BWRAP"
@@ -175,7 +176,7 @@ def bwrap_arguments(view: FilesystemView, *, data_fds: tuple[int, int]) -> list[
              "--proc", "/proc", "--tmpfs", "/tmp", "--bind", view.workroot, view.workroot, "--chdir", "/"]
     # The root itself is a tmpfs of bwrap's; read-only, so nothing outside /tmp and the work root is writable
     # (without root the sandbox owns that tmpfs and could otherwise create /etc/anything).
-    args += ["--remount-ro", "/"]
+    args += ["--remount-ro", "/", "--remount-ro", "/dev"]  # each child mounts its own /dev/shm
     return args
 
 
@@ -204,20 +205,18 @@ def sandbox_accounts(pool_prefix: str) -> tuple[tuple[str, int, int], ...]:
     return ((name, uid, gid),)
 
 
-class BwrapProcess:
-    """Start ``command`` inside bwrap for ``view``, feeding the account files through pipes."""
-
-    @staticmethod
-    def popen(bwrap: str, view: FilesystemView, command: list[str], **popen: object) -> subprocess.Popen[bytes]:
-        passwd, group = account_files(view.accounts)
-        fds = [_data_pipe(passwd), _data_pipe(group)]
-        try:
-            args = [bwrap, *bwrap_arguments(view, data_fds=(fds[0], fds[1])), "--", *command]
-            extra = tuple(popen.pop("pass_fds", ()))  # type: ignore[arg-type]
-            return subprocess.Popen(args, pass_fds=(*extra, *fds), **popen)  # type: ignore[call-overload]
-        finally:
-            for fd in fds:
-                os.close(fd)
+def popen_in_bwrap(view: FilesystemView, command: list[str], **popen: Any) -> subprocess.Popen[bytes]:
+    """Start ``command`` inside bwrap for ``view`` (``popen``: :class:`subprocess.Popen`'s options),
+    feeding the sandbox's /etc/passwd and /etc/group through pipes."""
+    passwd, group = account_files(view.accounts)
+    fds = [_data_pipe(passwd), _data_pipe(group)]
+    try:
+        args = [bwrap_path() or "bwrap", *bwrap_arguments(view, data_fds=(fds[0], fds[1])), "--", *command]
+        extra = tuple(popen.pop("pass_fds", ()))
+        return subprocess.Popen(args, pass_fds=(*extra, *fds), **popen)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _data_pipe(data: bytes) -> int:
@@ -239,9 +238,9 @@ def probe(network: bool = False) -> str:
     workroot = tempfile.mkdtemp(prefix="dlcourse-probe-")
     try:
         view = FilesystemView(workroot, network=network, accounts=sandbox_accounts("dlcourse-sandbox"))
-        done = BwrapProcess.popen(bwrap, view, [sys.executable, "-S", "-c", "import os; os.listdir('/')"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                  env={"PATH": os.defpath})
+        done = popen_in_bwrap(view, [sys.executable, "-S", "-c", "import os; os.listdir('/')"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env={"PATH": os.defpath})
         try:
             _, err = done.communicate(timeout=30)
         except subprocess.TimeoutExpired:

@@ -89,8 +89,7 @@ class Zygote:
         if view is None:
             self.process = subprocess.Popen(command, env=env, **options)  # type: ignore[call-overload]
         else:
-            self.process = sandbox_fs.BwrapProcess.popen(sandbox_fs.bwrap_path() or "bwrap", view, command,
-                                                         env={**env, PRIVATE_ENV: "1"}, **options)
+            self.process = sandbox_fs.popen_in_bwrap(view, command, env={**env, PRIVATE_ENV: "1"}, **options)
         theirs.close()
         self.socket = ours
         self.lock = threading.RLock()

@@ -134,7 +134,7 @@ def attacking_course(root: Path, planted: list[Path], escape: str) -> Course:
     code = SEARCH.format(needles=[MARKER, *secret_lines()], escape=escape,
                          targets=[str(p) for p in planted[:3]] + [str(solution), str(course.root / "pwned.txt"),
                                   str(Path(sys.prefix) / "pwned.txt"), str(ROOT / "pwned.txt"), "/pwned.txt",
-                                  "/etc/pwned.txt", "/usr/pwned.txt"])
+                                  "/etc/pwned.txt", "/usr/pwned.txt", "/dev/pwned.txt"])
     notebook.cells.append(nbformat.v4.new_code_cell(code))
     folder = course.submitted_dir("searcher", "toy")
     folder.mkdir(parents=True)
