@@ -163,7 +163,8 @@ def bwrap_arguments(view: FilesystemView, *, data_fds: tuple[int, int]) -> list[
         args += ["--ro-bind-try", path, path]
     args += ["--ro-bind-data", str(data_fds[0]), "/etc/passwd", "--ro-bind-data", str(data_fds[1]), "/etc/group"]
     for root in python_roots():
-        bind(root, root)
+        if not any(_inside(root, m) for m in mounted):  # a system Python lives in /usr, bound already
+            bind(root, root)
     for source in editable_roots():
         for package in importable_packages(source):
             bind(package, package)
