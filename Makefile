@@ -33,6 +33,12 @@ $(SYSTEM_STAMP): | $(STAMP)
 	  if [ "$$(id -u)" = 0 ] && command -v npm >/dev/null 2>&1; then npm install -g --silent configurable-http-proxy; \
 	  else echo "configurable-http-proxy missing: npm install -g configurable-http-proxy (hub tests)"; fi; \
 	fi
+	@# bubblewrap: the grading sandbox's allow-list filesystem (grading refuses without it)
+	@if ! command -v bwrap >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap; \
+	  else echo "bwrap missing: install the bubblewrap package for the sandbox tests"; fi; \
+	fi
 	touch $(SYSTEM_STAMP)
 
 install: $(STAMP)

@@ -90,11 +90,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     course = _course(args)
     engine = make_engine(args.engine, course, wall_limit=args.wall_limit)
+    from dlcourse_graders.sandbox import SandboxUnavailable
+
     executor = None if engine else executor_for(args.workers, args.scheduler)
     try:
         results = grade_assignment(course, args.assignment, args.student or None, engine=engine,
                                    executor=executor, wall_limit=args.wall_limit, force=args.force,
-                                   device=args.device, gpu_slots=args.gpu_slots, progress=print_progress())
+                                   device=args.device, gpu_slots=args.gpu_slots, progress=print_progress(),
+                                   weak_sandbox=args.weak_sandbox)
+    except SandboxUnavailable as error:
+        print(f"dlcourse grade: {error}", file=sys.stderr)
+        return 2
     finally:
         if executor is not None:
             executor.close()
@@ -208,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("sandbox", "nbgrader"), default="sandbox",
                    help="sandbox: checks outside the student's process (default); "
                         "nbgrader: plain nbgrader autograde, checks in the kernel")
+    p.add_argument("--weak-sandbox", action="store_true",
+                   help="grade even where student code cannot get an allow-list filesystem (no bubblewrap or no "
+                        "user namespaces): it is then kept out only by a deny list and file permissions")
     p = add("feedback", cmd_feedback, "write feedback without hidden tests")
     p.add_argument("assignment")
     p.add_argument("--student", action="append")

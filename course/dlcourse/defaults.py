@@ -10,7 +10,7 @@ from dlcourse import hookimpl
 from dlcourse.types import NotebookSource, Topic
 
 DEFAULT_KERNEL = "dlcourse-py3"
-EXPORT_COLUMNS = ("assignment", "student", "score", "max_score", "status", "message")
+EXPORT_COLUMNS = ("assignment", "student", "score", "max_score", "status", "message", "sandbox")
 
 
 @hookimpl(trylast=True)

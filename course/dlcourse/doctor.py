@@ -60,7 +60,16 @@ def diagnose(course_root: Path) -> list[Diagnosis]:
         found.append(Diagnosis("course", True, f"{course_root.resolve()} is not a course (ok outside one)",
                                advisory=True))
     found.append(environment_access())
+    found.append(sandbox_filesystem())
     return found
+
+
+def sandbox_filesystem() -> Diagnosis:
+    """Whether grading can give student code the allow-list filesystem (bubblewrap), or only the weaker sandbox."""
+    from dlcourse_graders.sandbox import Sandbox
+
+    filesystem = Sandbox.capabilities()["filesystem"]
+    return Diagnosis("sandbox filesystem", bool(filesystem["active"]), str(filesystem["reason"]))
 
 
 def course_privacy(root: Path, shown: int = 3) -> Diagnosis:

@@ -17,7 +17,8 @@ def grade_rows(
 
     ``status`` is ``missing`` for no submission and ``ungraded`` for a
     submission never graded by dlcourse, so an empty score never passes for a
-    real zero.
+    real zero; ``sandbox`` says which sandbox the notebook ran in
+    (``allow-list`` or ``weak``; empty when not graded in one).
     """
     store = StatusStore(gradebook.engine.url.render_as_string(hide_password=False))
     try:
@@ -42,8 +43,9 @@ def _row(gradebook: Gradebook, assignment: Any, student: str, status: dict[str, 
     try:
         submission = gradebook.find_submission(assignment.name, student)
     except MissingEntry:
-        return {**base, "score": None, "status": str(Status.MISSING), "message": "no submission"}
+        return {**base, "score": None, "status": str(Status.MISSING), "message": "no submission", "sandbox": ""}
     if status is None:
         return {**base, "score": submission.score, "status": "ungraded",
-                "message": "not graded by dlcourse"}
-    return {**base, "score": submission.score, "status": status["status"], "message": status["message"]}
+                "message": "not graded by dlcourse", "sandbox": ""}
+    return {**base, "score": submission.score, "status": status["status"], "message": status["message"],
+            "sandbox": status.get("sandbox") or ""}

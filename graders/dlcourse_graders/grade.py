@@ -58,6 +58,7 @@ def grade_assignment(
     gpu_slots: int = 1,
     hooks: Hooks | None = None,
     progress: Progress | None = None,
+    weak_sandbox: bool = False,
 ) -> list[SubmissionResult]:
     """Grade ``COURSE/submitted/*/ASSIGNMENT`` (or only ``students``).
 
@@ -67,9 +68,19 @@ def grade_assignment(
     when it has one, ``gpu_slots`` submissions at a time per GPU; ``"cpu"``
     never does. A broken submission becomes a status and a message, never an
     aborted batch.
+
+    Sandboxed grading refuses to start (:class:`~dlcourse_graders.sandbox.SandboxUnavailable`)
+    where this machine cannot give student code the allow-list filesystem,
+    unless ``weak_sandbox`` accepts the weaker one; a Dask worker that cannot
+    fails each of its jobs the same way. Each result records its sandbox.
     """
     from dlcourse.nbgrader_ops import course_config
 
+    from dlcourse_graders.executors import DaskExecutor
+    from dlcourse_graders.sandbox import require_allow_list
+
+    if engine is None and not weak_sandbox and not isinstance(executor, DaskExecutor):
+        require_allow_list()  # before any lock or database: nothing is graded, nothing recorded
     chosen = choose_students(course, assignment, students)
     hooks = hooks or Hooks.load(course)
     db_url = course_config(course).db_url
@@ -88,7 +99,7 @@ def grade_assignment(
                         progress(index, len(chosen), result)
             else:
                 results = _grade_jobs(course, assignment, chosen, executor, limits, wall_limit, force, hooks,
-                                      store, progress, device, gpu_slots)
+                                      store, progress, device, gpu_slots, weak_sandbox)
         finally:
             store.close()
             # the gradebook, autograded/ and logs/ are instructor-only, and stay the instructor's when root grades
@@ -100,7 +111,7 @@ def grade_assignment(
 def _grade_jobs(course: Course, assignment: str, students: list[str], executor: Executor | None,
                 limits: SandboxLimits | None, wall_limit: float | None, force: bool, hooks: Hooks,
                 store: StatusStore, progress: Progress | None, device: str = "auto",
-                gpu_slots: int = 1) -> list[SubmissionResult]:
+                gpu_slots: int = 1, weak_sandbox: bool = False) -> list[SubmissionResult]:
     from dataclasses import replace
 
     from dlcourse_graders.executors import default_workers
@@ -112,7 +123,7 @@ def _grade_jobs(course: Course, assignment: str, students: list[str], executor: 
     jobs: list[GradingJob] = []
     results: list[SubmissionResult] = []
     for student in students:
-        job = make_job(course, spec, student, device=device, gpu_slots=gpu_slots)
+        job = make_job(course, spec, student, device=device, gpu_slots=gpu_slots, weak_sandbox=weak_sandbox)
         previous = store.get(assignment, student)
         if not force and previous and previous.get("fingerprint") == job.fingerprint:
             results.append(StatusStore.as_result(previous, unchanged=True))
@@ -183,16 +194,21 @@ def make_engine(name: str, course: Course, wall_limit: float | None = None) -> E
 
 def summary_table(results: Sequence[SubmissionResult], slowest: int = 3) -> str:
     """A plain-text table of statuses, the slowest submissions, and the problems at the end."""
-    lines = [f"{'student':<20} {'status':<15} {'score':>12} {'seconds':>8}  message"]
+    lines = [f"{'student':<20} {'status':<15} {'score':>12} {'seconds':>8} {'sandbox':<10}  message"]
     for r in results:
         score = "-" if r.score is None else f"{r.score:g}/{r.max_score:g}"
-        lines.append(f"{r.student:<20} {str(r.status):<15} {score:>12} {r.seconds:>8.1f}  {r.message}")
+        lines.append(f"{r.student:<20} {str(r.status):<15} {score:>12} {r.seconds:>8.1f} {r.sandbox or '-':<10}"
+                     f"  {r.message}")
     counts: dict[str, int] = {}
     for r in results:
         counts[str(r.status)] = counts.get(str(r.status), 0) + 1
     lines.append("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     ranked = sorted(results, key=lambda r: r.seconds, reverse=True)[:slowest]
     lines.append("slowest: " + ", ".join(f"{r.student} ({r.seconds:.1f} s)" for r in ranked))
+    weak = [r.student for r in results if r.sandbox == "weak"]
+    if weak:
+        lines.append(f"{len(weak)} submission(s) ran in the weaker sandbox (no allow-list filesystem): "
+                     + ", ".join(weak))
     problems = [r for r in results if r.status is not Status.GRADED]
     if problems:
         lines.append(f"{len(problems)} submission(s) need attention: "

@@ -70,6 +70,8 @@ class GradingJob:
     device: str = "auto"  # "auto": a GPU slot when the worker has a GPU; "cpu": never
     gpu_slots: int = 1  # submissions sharing one GPU at once
     topics: tuple[str, ...] | None = None  # whose checks the grade cells name; None: every topic
+    #: the instructor accepted the weaker sandbox where the worker cannot give the allow-list filesystem
+    weak_sandbox: bool = False
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -100,6 +102,7 @@ class JobResult:
     check_seconds: float = 0.0
     startup_seconds: float = 0.0
     worker: str = ""
+    sandbox: str = ""  # which sandbox the notebook ran in: "allow-list" or "weak" ("" if it never ran)
 
     @property
     def overhead_seconds(self) -> float:
@@ -284,10 +287,11 @@ def run_job(job: GradingJob) -> JobResult:
     files = {**dict(job.public), **{k: v for k, v in submitted.items() if not k.endswith(".ipynb")}}
     hide = [Path(p) for p in job.hide if Path(p).exists()] + list(worker_secret_folders())
     timing = {"exec": 0.0, "check": 0.0, "startup": 0.0}
+    sandbox: list[str] = []  # filled in by _execute once the sandbox has started
     checks = worker_checks(job.topics)
     if not set(named_checks(sources.values())) <= set(checks):  # an id outside its prefix's topic
         checks = worker_checks(None)
-    scores, executed, failure = _execute(job, files, hide, prepared, checks, timing)
+    scores, executed, failure = _execute(job, files, hide, prepared, checks, timing, sandbox)
     tampering = [t for p in prepared for t in p.tampering]
     notes = [n for p in prepared for n in p.notes]
     if failure is not None:
@@ -302,7 +306,7 @@ def run_job(job: GradingJob) -> JobResult:
     return JobResult(status=status, score=round(sum(s.earned for s in scores), 4), message=message,
                      seconds=elapsed, cell_scores=tuple((s.notebook, s.grade_id, s.earned) for s in scores),
                      notebooks=notebooks, exec_seconds=timing["exec"], check_seconds=timing["check"],
-                     startup_seconds=timing["startup"], **base)
+                     startup_seconds=timing["startup"], sandbox="".join(sandbox), **base)
 
 
 def _prepare(submitted: dict[str, bytes], name: str, source: NotebookNode, assignment: str) -> PreparedNotebook:
@@ -313,7 +317,7 @@ def _prepare(submitted: dict[str, bytes], name: str, source: NotebookNode, assig
 
 
 def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepared: list[PreparedNotebook],
-             checks: dict[str, Check], timing: dict[str, float]):
+             checks: dict[str, Check], timing: dict[str, float], sandbox: list[str]):
     scores: list[CellScore] = []
     executed: dict[str, list[NotebookNode]] = {}
     failure: tuple[Status, str] | None = None
@@ -323,8 +327,9 @@ def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepare
         if env["DLCOURSE_DEVICE"] == "cuda":
             limits = replace(limits, address_space=0)
         box = stack.enter_context(Sandbox(files, limits=limits, seed=job.seed, preload=job.preload, hide=hide,
-                                          env=env))
+                                          env=env, allow_weak=job.weak_sandbox))
         timing["startup"] = box.startup_seconds
+        sandbox.append(box.isolation)
         box.exec(PRELUDE)
         for notebook in prepared:
             cells = executed.setdefault(notebook.name.removesuffix(".ipynb") + ".ipynb", [])

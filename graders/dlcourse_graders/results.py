@@ -33,6 +33,8 @@ class SubmissionResult:
     message: str = ""
     seconds: float = 0.0
     notebooks: tuple[str, ...] = field(default_factory=tuple)
+    #: the sandbox the notebook ran in: "allow-list", "weak", or "" (not run in a dlcourse sandbox)
+    sandbox: str = ""
 
     def as_row(self) -> dict[str, object]:
         """A flat record for tables and CSV."""
@@ -44,4 +46,5 @@ class SubmissionResult:
             "status": str(self.status),
             "message": self.message,
             "seconds": round(self.seconds, 2),
+            "sandbox": self.sandbox,
         }

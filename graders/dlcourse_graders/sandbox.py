@@ -2,6 +2,13 @@
 
 Defences, and what each needs from the OS (see :meth:`Sandbox.capabilities`):
 
+* filesystem allow list (:mod:`dlcourse_graders.sandbox_fs`): bubblewrap
+  builds a root holding only the system's libraries, the Python environment
+  (read-only; an editable install's packages without ``hidden/`` and
+  ``notebooks/``), the private working directory, a private /tmp, a minimal
+  /dev and a fresh /proc; needs ``bwrap`` and, without root, unprivileged
+  user namespaces. Without it :class:`SandboxUnavailable` is raised unless
+  the caller allows the weaker sandbox below (``allow_weak``);
 * own session/process group (``start_new_session``): any POSIX system;
 * rlimits on address space, CPU, processes, file size, no core files: any
   Linux; ``RLIMIT_NPROC`` only binds a non-root uid and counts *all* that
@@ -10,11 +17,11 @@ Defences, and what each needs from the OS (see :meth:`Sandbox.capabilities`):
 * privilege drop to ``dlcourse-sandbox``: the grader runs as root (created with
   ``useradd`` if missing). The course root must not be world-readable
   (:mod:`dlcourse.permissions`, which every writing command applies); without
-  root the child runs as the grader's own user and can read whatever it can;
-* network cut and hidden instructor paths: a new network/mount namespace
-  (root, or unprivileged user namespaces). The mount namespace also exposes the
-  interpreter when it lives under a 0700 directory (e.g. pyenv in /root);
-  where unsupported, the child keeps the host network;
+  root the child runs as the grader's own user;
+* network cut: bwrap's network namespace; in the weaker sandbox the child's own
+  ``unshare`` (root, or unprivileged user namespaces), which also hides the
+  instructor paths it is told of (a deny list) and exposes an interpreter
+  under a 0700 directory; where unsupported, the child keeps the host network;
 * wall limit per submission: the whole process tree, the process group and
   every leftover process of the sandbox user are SIGKILLed.
 """
@@ -44,6 +51,7 @@ import psutil
 
 from dlcourse.checking import StudentError
 from dlcourse_graders import sandbox_child as wire
+from dlcourse_graders import sandbox_fs
 from dlcourse_graders.proctree import kill_tree
 from dlcourse_graders.results import Status
 
@@ -67,6 +75,23 @@ class SandboxLimits:
     max_file_bytes: int = 64 * MiB
     wall_seconds: float = 900.0
     threads: int = 1
+
+
+#: What :attr:`Sandbox.isolation` and the gradebook's status table say of each kind of sandbox.
+ALLOW_LIST, WEAK = "allow-list", "weak"
+
+
+class SandboxUnavailable(RuntimeError):
+    """This host cannot give the allow-list filesystem, and the weaker sandbox was not allowed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"refusing to grade: this machine cannot give student code an allow-list filesystem ({reason}). "
+            "Without it, submissions can read whatever the grader's account can (other courses, their "
+            "gradebooks and solutions). Install bubblewrap (apt-get install bubblewrap), or pass "
+            "--weak-sandbox to grade with a deny list and file permissions only (each result records which "
+            "sandbox it had).")
+        self.reason = reason
 
 
 class SandboxCrash(StudentError):
@@ -171,8 +196,11 @@ def _probe_namespaces() -> str:
 @functools.cache
 def _capabilities(user: str) -> dict[str, dict[str, Any]]:
     root = os.geteuid() == 0
-    namespaces = _probe_namespaces()
     ids = ensure_sandbox_user(user) if root else None
+    unavailable = sandbox_fs.probe()
+    if not unavailable:
+        return _isolated_capabilities(user, ids)
+    namespaces = _probe_namespaces()
     blocked = _blocked_paths() if ids else {}
     drop_reason = (f"runs as uid {ids[0]} ({user})" if ids else
                    "grader is not root: the child runs as the grader's user" if not root else
@@ -180,6 +208,9 @@ def _capabilities(user: str) -> dict[str, dict[str, Any]]:
     if ids and blocked and namespaces:
         ids, drop_reason = None, "interpreter is under a 0700 directory and no mount namespace is available"
     return {
+        "filesystem": {"active": False, "kind": WEAK,
+                       "reason": f"no allow list: {unavailable}; a deny list of known folders and file permissions "
+                                 "only (grading needs --weak-sandbox)"},
         "process_group": {"active": True, "reason": "own session (start_new_session)"},
         "rlimits": {"active": True, "reason": "RLIMIT_AS/CPU/FSIZE/CORE set in the child" +
                     ("; RLIMIT_NPROC binds" if ids else "; RLIMIT_NPROC does not bind root") if root
@@ -192,6 +223,35 @@ def _capabilities(user: str) -> dict[str, dict[str, Any]]:
                             "reason": "private mounts: instructor paths hidden" if not namespaces
                             else f"unshare failed ({namespaces}): rely on file permissions"},
     }
+
+
+def _isolated_capabilities(user: str, ids: tuple[int, int] | None) -> dict[str, dict[str, Any]]:
+    """The defences with bubblewrap's allow-list view (the interpreter is bound in, wherever it lives)."""
+    root = os.geteuid() == 0
+    how = "as root, without a user namespace" if root else "in a user namespace mapping the grader's uid"
+    return {
+        "filesystem": {"active": True, "kind": ALLOW_LIST,
+                       "reason": f"allow list via {sandbox_fs.bwrap_version() or 'bwrap'} ({how}): system "
+                                 "libraries and the Python environment read-only, the private working directory, "
+                                 "a private /tmp, a minimal /dev, a fresh /proc"},
+        "process_group": {"active": True, "reason": "own session (start_new_session)"},
+        "rlimits": {"active": True, "reason": "RLIMIT_AS/CPU/FSIZE/CORE set in the child" +
+                    ("; RLIMIT_NPROC binds" if ids else "; RLIMIT_NPROC does not bind root") if root
+                    else "RLIMIT_AS/CPU/NPROC/FSIZE/CORE set in the child (NPROC counts all your processes)"},
+        "drop_privileges": {"active": ids is not None, "ids": ids,
+                            "reason": f"runs as uid {ids[0]} ({user})" if ids else
+                            "grader is not root: the child runs as the grader's user" if not root else
+                            f"could not create user {user}"},
+        "network_namespace": {"active": True, "reason": "bwrap --unshare-net: loopback only, no interfaces"},
+        "mount_namespace": {"active": True, "reason": "bwrap: only the allow list is mounted"},
+    }
+
+
+def require_allow_list() -> None:
+    """Raise :class:`SandboxUnavailable` unless this host can give the allow-list filesystem."""
+    reason = sandbox_fs.probe()
+    if reason:
+        raise SandboxUnavailable(reason)
 
 
 def _blocked_paths() -> dict[str, list[str]]:
@@ -217,14 +277,19 @@ class Sandbox:
     """One submission's child process; use as a context manager.
 
     ``files`` maps names in the private working directory to host paths or bytes.
-    ``hide`` lists host paths covered by an empty mount inside the sandbox
-    (course root, hidden checks) where a mount namespace is available.
+    ``hide`` lists host paths the sandbox must not see: outside the allow list
+    they are not there anyway, inside it (a package's hidden checks) they are
+    covered by an empty mount; in the weaker sandbox (``allow_weak``, where
+    bubblewrap is unavailable) they are the deny list.
     """
 
     def __init__(self, files: Mapping[str, Path | bytes] | None = None, *, limits: SandboxLimits = SandboxLimits(),
                  seed: int = 0, preload: Iterable[str] = ("numpy",), user: str = SANDBOX_USER,
                  hide: Iterable[Path] = (), network: bool = False, warm: bool = True,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, allow_weak: bool = False) -> None:
+        self.allow_weak = allow_weak
+        #: ALLOW_LIST or WEAK once started: which sandbox the submission had
+        self.isolation = ""
         self.limits, self.seed, self.user = limits, int(seed), user
         self.files = dict(files or {})
         self.preload, self.hide, self.network = tuple(preload), [str(p) for p in hide], network
@@ -242,6 +307,7 @@ class Sandbox:
         self._deadline = 0.0
         self._ids: tuple[int, int] | None = None
         self._user_lock: int | None = None
+        self._workroot: Path | None = None  # the cold child's own bwrap-bound folder, removed at close
 
     @staticmethod
     def capabilities(user: str = SANDBOX_USER) -> dict[str, dict[str, Any]]:
@@ -263,19 +329,32 @@ class Sandbox:
 
     def start(self) -> None:
         """Create the working directory, spawn the child and wait for its hello."""
+        filesystem = self.capabilities()["filesystem"]
+        if not filesystem["active"] and not self.allow_weak:
+            raise SandboxUnavailable(sandbox_fs.probe())
+        isolated = bool(filesystem["active"])
+        self.isolation = ALLOW_LIST if isolated else WEAK
+        extra_hide = sandbox_fs.uncovered(self.hide) if isolated else ()
         zygote = None
         if self.warm:  # started once per process and preload; not charged to this submission
             from dlcourse_graders.zygote import zygote_for
 
-            zygote = zygote_for(self.preload, self.limits.threads)
+            zygote = zygote_for(self.preload, self.limits.threads, isolated=isolated, network=self.network,
+                                hide=extra_hide)
             zygote.wait_ready()
         began = time.monotonic()
         if self.user == SANDBOX_USER and os.geteuid() == 0:
             self.user, self._user_lock = acquire_pool_user()
         caps = self.capabilities(self.user)
         self._ids = caps["drop_privileges"]["ids"]
-        namespaces = caps["network_namespace"]["active"]
-        self.workdir = Path(tempfile.mkdtemp(prefix="dlcourse-sandbox-"))
+        namespaces = caps["network_namespace"]["active"] and not isolated  # bwrap made them already
+        if zygote is not None and zygote.workroot is not None:
+            parent = zygote.workroot
+        elif isolated:
+            parent = self._workroot = Path(tempfile.mkdtemp(prefix="dlcourse-sandbox-root-"))
+        else:
+            parent = None
+        self.workdir = Path(tempfile.mkdtemp(prefix="dlcourse-sandbox-", dir=parent))
         for name, content in self.files.items():
             target = self.workdir / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -292,15 +371,23 @@ class Sandbox:
             self.process = zygote.spawn(env, self._log.fileno())  # type: ignore[assignment]
         else:
             # -s: no user site; -P: the working directory does not shadow the bootstrap's imports.
-            self.process = subprocess.Popen([sys.executable, "-s", "-P", "-m", "dlcourse_graders.sandbox_child"],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-                                            env=env, cwd="/", start_new_session=True, close_fds=True)
+            command = [sys.executable, "-s", "-P", "-m", "dlcourse_graders.sandbox_child"]
+            options: dict[str, Any] = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env,
+                                           cwd="/", start_new_session=True, close_fds=True)
+            if isolated:
+                assert self._workroot is not None
+                view = sandbox_fs.FilesystemView(str(self._workroot), network=self.network, hide=extra_hide,
+                                                 accounts=sandbox_fs.sandbox_accounts(SANDBOX_USER))
+                self.process = sandbox_fs.popen_in_bwrap(view, command, **options)
+            else:
+                self.process = subprocess.Popen(command, **options)
         self._deadline = began + self.limits.wall_seconds
         config = {"limits": {k: int(v) for k, v in asdict(self.limits).items()}, "workdir": str(self.workdir),
                   "uid": self._ids[0] if self._ids else None, "gid": self._ids[1] if self._ids else None,
                   "seed": self.seed, "preload": list(self.preload),
                   "network_namespace": namespaces and not self.network, "mount_namespace": namespaces,
-                  "expose": _blocked_paths() if self._ids else {}, "hide": self.hide}
+                  "expose": _blocked_paths() if self._ids and not isolated else {}, "hide": self.hide,
+                  "isolation": self.isolation}
         hello = self._request(config)
         if not hello.get("ok"):
             self._fail(Status.CRASHED, str(hello.get("error", "the sandbox did not start"))[:300])
@@ -309,20 +396,19 @@ class Sandbox:
 
     def close(self) -> None:
         """Ask the child to stop, then kill whatever the submission left behind."""
-        if self.process is None:
-            self._release_user()
-            return
-        if self.failure is None and self.process.poll() is None:
-            with contextlib.suppress(SandboxCrash):
-                self._request({"op": "shutdown"}, limit=2.0)
-        self._kill_everything()
-        for stream in (self.process.stdin, self.process.stdout):
-            with contextlib.suppress(OSError):
-                stream.close()  # type: ignore[union-attr]
-        self._log.close()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        self.process = None
+        if self.process is not None:
+            if self.failure is None and self.process.poll() is None:
+                with contextlib.suppress(SandboxCrash):
+                    self._request({"op": "shutdown"}, limit=2.0)
+            self._kill_everything()
+            for stream in (self.process.stdin, self.process.stdout):
+                with contextlib.suppress(OSError):
+                    stream.close()  # type: ignore[union-attr]
+            self._log.close()
+            self.process = None
+        for folder in (self.workdir, self._workroot):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
         self._release_user()
 
     def _release_user(self) -> None:

@@ -5,10 +5,13 @@ configuration frame on stdin; the child then, before any student code:
 
 1. moves the channel to private fds and points fd 0/1/2 at /dev/null and
    files in the working directory (student prints cannot corrupt the channel);
-2. enters new network/mount namespaces where allowed (root), exposes the
-   interpreter to the sandbox user and hides instructor paths;
-3. drops to the sandbox user (root only), sets rlimits, preloads modules,
-   seeds random/numpy/torch;
+2. inside bubblewrap's allow list (:mod:`dlcourse_graders.sandbox_fs`): enters
+   its own mount namespace, mounts a private /tmp and shows only its own
+   working directory there; in the weaker sandbox: enters new network/mount
+   namespaces where allowed, exposes the interpreter to the sandbox user and
+   hides the instructor paths it is told of;
+3. drops to the sandbox user (root) or drops every capability (bwrap without
+   root), sets rlimits, preloads modules, seeds random/numpy/torch;
 4. serves ``exec`` / ``has`` / ``call`` / ``run`` / ``shutdown`` requests.
 
 The wire format is shared with the grader: an 8-byte big-endian length, then
@@ -44,6 +47,8 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
 _MS_BIND, _MS_REC, _MS_PRIVATE, _MS_RDONLY, _MS_REMOUNT = 4096, 16384, 1 << 18, 1, 32
+_MS_NOSUID, _MS_NODEV = 2, 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
 class ChannelError(Exception):
@@ -218,6 +223,40 @@ def _arrange_mounts(expose: dict[str, list[str]], hide: list[str]) -> None:
             _mount("/dev/null", path, None, _MS_BIND)
 
 
+def _private_mounts(workdir: str, tmp_bytes: int) -> None:
+    """Inside bubblewrap: a mount namespace of this child's own, where /tmp and /dev/shm
+    are fresh tmpfs and the work root (shared by the zygote's children) shows only ``workdir``.
+
+    bwrap built everything else; this is the one step it cannot do for a
+    forked child. The work root lies under /tmp, so one tmpfs covers both.
+    """
+    error = _unshare(CLONE_NEWNS)
+    if error:
+        raise OSError(f"a private mount namespace: {error}")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing mounted here reaches the zygote or siblings
+    # Opened in the new namespace (a bind needs a source there); stays reachable once the tmpfs covers it.
+    fd = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
+    # /dev/shm too: torch's shared-memory tensors need it, and it must not pass notes between submissions
+    covers = ["/tmp", "/dev/shm"] + ([] if workdir.startswith("/tmp/") else [os.path.dirname(workdir)])
+    size = tmp_bytes if tmp_bytes > 0 else 1 << 30
+    for folder in covers:
+        _mount("tmpfs", folder, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=1777,size={size}")
+    os.makedirs(workdir, mode=0o755, exist_ok=True)
+    _mount(f"/proc/self/fd/{fd}", workdir, None, _MS_BIND)
+    os.close(fd)
+
+
+def _drop_capabilities() -> None:
+    """Give up every capability (bwrap without root lends CAP_SYS_ADMIN for :func:`_private_mounts`).
+
+    bwrap set no_new_privs, so nothing can raise them again.
+    """
+    header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable for both 32-bit halves: all zero
+    if _libc().capset(header, data) != 0:
+        raise OSError(ctypes.get_errno(), f"capset: {os.strerror(ctypes.get_errno())}")
+
+
 def _map_user_namespace(uid: int, gid: int) -> None:
     """Non-root: map our own uid/gid into the fresh user namespace (files stay ours).
 
@@ -299,6 +338,11 @@ class _SeedOnImport:
 def _bootstrap(config: dict[str, Any]) -> dict[str, Any]:
     """Everything before student code; returns the defences that took effect."""
     report: dict[str, Any] = {}
+    if config.get("isolation") == "allow-list":
+        _private_mounts(config["workdir"], int(config["limits"]["max_file_bytes"]))
+        if config.get("uid") is None:
+            _drop_capabilities()
+        report["filesystem"] = "allow-list"
     flags = (CLONE_NEWNET if config["network_namespace"] else 0) | (CLONE_NEWNS if config["mount_namespace"] else 0)
     if flags and os.geteuid() != 0:
         flags |= CLONE_NEWUSER

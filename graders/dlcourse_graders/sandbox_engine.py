@@ -97,13 +97,14 @@ def load_assignment(course: Course, assignment: str, limits: SandboxLimits | Non
 
 
 def make_job(course: Course, spec: AssignmentSpec, student: str, device: str = "auto",
-             gpu_slots: int = 1) -> GradingJob:
+             gpu_slots: int = 1, weak_sandbox: bool = False) -> GradingJob:
     """One student's submission, with the shared assignment spec, as a self-contained job."""
     return GradingJob(
         assignment=spec.assignment, student=student, sources=spec.sources,
         submission=_files(course.submitted_dir(student, spec.assignment), notebooks=True),
         public=spec.public, limits=spec.limits, seed=grading_seed(spec.assignment, student),
         hide=(str(course.root),), preload=spec.preload, device=device, gpu_slots=gpu_slots, topics=spec.topics,
+        weak_sandbox=weak_sandbox,
     )
 
 
@@ -120,7 +121,8 @@ def record_result(course: Course, result: JobResult, hooks: Hooks) -> Submission
             (target / Path(name).name).write_bytes(data)
         carry_files(course, result.assignment, result.student, target)
     return SubmissionResult(result.assignment, result.student, result.status, result.score, result.max_score,
-                            result.message, result.seconds, tuple(name for name, _ in result.notebooks))
+                            result.message, result.seconds, tuple(name for name, _ in result.notebooks),
+                            result.sandbox)
 
 
 def _plain_files(root: Path, ignore: list[str]) -> list[Path]:
@@ -161,6 +163,7 @@ class SandboxEngine:
     wall_limit: float | None = None
     hooks: Hooks | None = None
     preload: tuple[str, ...] | None = None
+    weak_sandbox: bool = False  # accept the weaker sandbox where the allow-list filesystem is unavailable
 
     def limits_for(self, course: Course, assignment: str) -> SandboxLimits:
         """Engine limits if given, else the assignment's; ``wall_limit`` wins over both."""
@@ -168,7 +171,7 @@ class SandboxEngine:
 
     def job(self, course: Course, assignment: str, student: str) -> GradingJob:
         spec = load_assignment(course, assignment, self.limits, self.wall_limit, self.preload, self.hooks)
-        return make_job(course, spec, student)
+        return make_job(course, spec, student, weak_sandbox=self.weak_sandbox)
 
     def grade(self, course: Course, assignment: str, student: str) -> SubmissionResult:
         result = run_job(self.job(course, assignment, student))

@@ -28,6 +28,8 @@ status_table = sa.Table(
     sa.Column("updated", sa.DateTime, nullable=False),
     # what was graded (submission, assignment, checks, limits): unchanged means no regrade
     sa.Column("fingerprint", sa.String(64), nullable=True),
+    # which sandbox the notebook ran in ("allow-list", "weak"; empty: not a dlcourse sandbox)
+    sa.Column("sandbox", sa.String(32), nullable=True),
 )
 
 
@@ -45,9 +47,10 @@ class StatusStore:
         self.engine = sa.create_engine(db_url, **options)
         _metadata.create_all(self.engine)
         columns = {c["name"] for c in sa.inspect(self.engine).get_columns(status_table.name)}
-        if "fingerprint" not in columns:  # a table from an earlier version
-            with self.engine.begin() as connection:
-                connection.execute(sa.text(f"ALTER TABLE {status_table.name} ADD COLUMN fingerprint VARCHAR(64)"))
+        for name, kind in (("fingerprint", "VARCHAR(64)"), ("sandbox", "VARCHAR(32)")):
+            if name not in columns:  # a table from an earlier version
+                with self.engine.begin() as connection:
+                    connection.execute(sa.text(f"ALTER TABLE {status_table.name} ADD COLUMN {name} {kind}"))
 
     def record(self, result: SubmissionResult, fingerprint: str | None = None) -> None:
         """Insert or replace the status of ``result``'s submission."""
@@ -62,6 +65,7 @@ class StatusStore:
             "seconds": result.seconds,
             "updated": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
             "fingerprint": fingerprint,
+            "sandbox": result.sandbox,
         }
         with self.engine.begin() as connection:
             connection.execute(status_table.delete().where(key))
@@ -87,7 +91,8 @@ class StatusStore:
         if unchanged:
             message = "; ".join(filter(None, ["unchanged since last grading", message]))
         return SubmissionResult(str(row["assignment"]), str(row["student"]), Status(str(row["status"])),
-                                row["score"], float(row["max_score"]), message, 0.0)  # type: ignore[arg-type]
+                                row["score"], float(row["max_score"]), message, 0.0,  # type: ignore[arg-type]
+                                sandbox=str(row.get("sandbox") or ""))
 
     def close(self) -> None:
         self.engine.dispose()

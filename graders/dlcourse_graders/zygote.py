@@ -8,6 +8,12 @@ becomes a new session, takes the pipes the grader passed over a UNIX socket
 applies every sandbox defence before any student code, exactly as a fresh
 process would. An intermediate process waits for the child and writes its
 exit code to a status pipe, since only a parent can reap a child.
+
+With bubblewrap, the zygote itself runs inside the allow-list view
+(:mod:`dlcourse_graders.sandbox_fs`), with a work root bound read-write that
+holds the children's private directories; each child then mounts its own
+/tmp and sees only its own directory. The zygote's PID namespace means a
+child's pid there is not the host's: :meth:`Zygote.spawn` translates it.
 """
 
 from __future__ import annotations
@@ -22,10 +28,17 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
+from pathlib import Path
 from typing import Iterable
 
+from dlcourse_graders import sandbox_fs
+
 _STATUS = struct.Struct("!i")
+#: Set in a bwrap-run zygote's environment: it makes itself non-dumpable, so that children
+#: running as the same uid (non-root grading) cannot read or write its memory through /proc.
+PRIVATE_ENV = "DLCOURSE_ZYGOTE_PRIVATE"
 
 
 class ForkedChild:
@@ -58,17 +71,25 @@ class ForkedChild:
 class Zygote:
     """One fork server, with ``preload`` imported and ``threads`` set for numeric libraries."""
 
-    def __init__(self, preload: Iterable[str], threads: int = 1) -> None:
+    def __init__(self, preload: Iterable[str], threads: int = 1,
+                 view: sandbox_fs.FilesystemView | None = None) -> None:
+        """``view``: run inside bubblewrap with that allow list (its work root holds the children's folders)."""
         self.preload = tuple(preload)
+        self.view = view
+        self.workroot = Path(view.workroot) if view else None
+        self._zygote_pid: int | None = None  # the zygote's own host pid, below bwrap's processes
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         count = str(max(1, threads))
         env = {"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
                "MPLBACKEND": "Agg", "OMP_NUM_THREADS": count, "MKL_NUM_THREADS": count,
                "OPENBLAS_NUM_THREADS": count}
-        self.process = subprocess.Popen([sys.executable, "-s", "-P", "-m", "dlcourse_graders.zygote",
-                                         str(theirs.fileno()), *self.preload],
-                                        pass_fds=[theirs.fileno()], env=env, cwd="/", stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, start_new_session=True)
+        command = [sys.executable, "-s", "-P", "-m", "dlcourse_graders.zygote", str(theirs.fileno()), *self.preload]
+        options = dict(pass_fds=[theirs.fileno()], cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       start_new_session=True)
+        if view is None:
+            self.process = subprocess.Popen(command, env=env, **options)  # type: ignore[call-overload]
+        else:
+            self.process = sandbox_fs.popen_in_bwrap(view, command, env={**env, PRIVATE_ENV: "1"}, **options)
         theirs.close()
         self.socket = ours
         self.lock = threading.RLock()
@@ -98,7 +119,28 @@ class Zygote:
                 os.close(fd)
         if not reply:
             raise RuntimeError("the sandbox zygote died")
-        return ForkedChild(int(json.loads(reply)["pid"]), stdin_w, stdout_r, status_r)
+        pid = int(json.loads(reply)["pid"])
+        return ForkedChild(self._host_pid(pid) if self.view else pid, stdin_w, stdout_r, status_r)
+
+    def _host_pid(self, pid: int) -> int:
+        """The host's pid of the zygote's child ``pid`` (a pid in bwrap's PID namespace).
+
+        The child is a grandchild of the zygote (through its intermediate):
+        walking ``/proc/PID/task/*/children`` from the zygote reads a handful
+        of files, where scanning every process of the host would cost tens of
+        milliseconds per submission on a busy machine.
+        """
+        if self._zygote_pid is None:  # bwrap's own processes carry the same words after its options
+            zygote_argv = "\0".join([sys.executable, "-s", "-P", "-m", "dlcourse_graders.zygote"]).encode()
+            self._zygote_pid = next((p for p in _descendants(self.process.pid)
+                                     if _read(f"/proc/{p}/cmdline").startswith(zygote_argv)), 0)
+        for intermediate in _children(self._zygote_pid) if self._zygote_pid else ():
+            for child in _children(intermediate):
+                ids = next((line.split()[1:] for line in _read(f"/proc/{child}/status").splitlines()
+                            if line.startswith(b"NSpid:")), [])
+                if len(ids) > 1 and int(ids[-1]) == pid:
+                    return child
+        raise RuntimeError(f"the sandbox child {pid} vanished before it started")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -107,19 +149,67 @@ class Zygote:
             self.process.wait(timeout=5)
         if self.process.poll() is None:
             self.process.kill()
+        if self.workroot is not None:
+            import shutil
+
+            shutil.rmtree(self.workroot, ignore_errors=True)
 
 
-_zygotes: dict[tuple[tuple[str, ...], int], Zygote] = {}
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:  # the process is gone
+        return b""
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from every thread of it)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    return [int(child) for task in tasks for child in _read(f"/proc/{pid}/task/{task}/children").split()]
+
+
+def _descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        children = _children(queue.pop())
+        found += children
+        queue += children
+    return found
+
+
+_zygotes: dict[tuple[object, ...], Zygote] = {}
 _zygotes_lock = threading.Lock()
 
 
-def zygote_for(preload: Iterable[str], threads: int) -> Zygote:
-    """This process's zygote for ``preload`` and ``threads`` (started on first use)."""
-    key = (tuple(preload), int(threads))
+def zygote_for(preload: Iterable[str], threads: int, *, isolated: bool | None = None, network: bool = False,
+               hide: Iterable[str] = ()) -> Zygote:
+    """This process's zygote for ``preload`` and ``threads`` (started on first use).
+
+    ``isolated``: inside bubblewrap's allow list (default: where this host can);
+    ``network`` and ``hide`` (paths inside that view to cover) shape that view.
+    """
+    if isolated is None:
+        isolated = not sandbox_fs.probe()
+    key = (tuple(preload), int(threads), isolated, network, tuple(sorted(hide)))
     with _zygotes_lock:
         zygote = _zygotes.get(key)
         if zygote is None or zygote.process.poll() is not None:
-            zygote = _zygotes[key] = Zygote(*key)
+            if zygote is not None:
+                zygote.close()
+            view = None
+            if isolated:
+                import atexit
+                import shutil
+
+                workroot = tempfile.mkdtemp(prefix="dlcourse-zygote-")
+                atexit.register(shutil.rmtree, workroot, True)  # each child removes its own folder; this the rest
+                view = sandbox_fs.FilesystemView(workroot, network=network, hide=tuple(sorted(hide)),
+                                                 accounts=sandbox_fs.sandbox_accounts("dlcourse-sandbox"))
+            zygote = _zygotes[key] = Zygote(tuple(preload), int(threads), view)
         return zygote
 
 
@@ -184,6 +274,10 @@ def _intermediate(channel: socket.socket, env: dict[str, str], fds: list[int], p
 
 
 def main() -> None:
+    if os.environ.pop(PRIVATE_ENV, None):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
     channel = socket.socket(fileno=int(sys.argv[1]))
     for module in sys.argv[2:]:
         with contextlib.suppress(Exception):  # a missing library is the student's problem later

@@ -140,7 +140,9 @@ def test_runs_unprivileged_and_cannot_read_private_files() -> None:
                      "    except OSError as e:\n        return type(e).__name__\ndef uid():\n    return os.getuid()")
             student = box.student()
             assert student.call("uid") != 0
-            assert student.call("probe", str(secret)) == "PermissionError"
+            # outside the allow list the file is not there at all; in the weaker sandbox its mode keeps it out
+            refusal = "FileNotFoundError" if CAPS["filesystem"]["active"] else "PermissionError"
+            assert student.call("probe", str(secret)) == refusal
             if CAPS["mount_namespace"]["active"]:
                 assert student.call("probe", str(hidden / "checks.py")) != "EXPECTED = 42"
 
@@ -187,3 +189,17 @@ def test_seeded_from_grading_seed() -> None:
             box.exec("import random, numpy as np\ndef draw():\n    return random.random(), np.random.rand(2)")
             draws.append(box.student().call("draw"))
     assert draws[0][0] == draws[1][0] and np.array_equal(draws[0][1], draws[1][1])
+
+
+def test_tmp_and_shared_memory_are_private_to_each_submission() -> None:
+    """One submission cannot leave notes in /tmp or /dev/shm for the next (same worker, same zygote)."""
+    note = "import os\nfor folder in ('/tmp', '/dev/shm'):\n    open(os.path.join(folder, 'note'), 'w').write('hi')\n"
+    look = "import os\ndef notes():\n    return [f for d in ('/tmp', '/dev/shm') for f in os.listdir(d) if f == 'note']"
+    with sandbox() as first:
+        assert first.exec(note)["error"] is None
+        first.exec(look)
+        assert first.student().call("notes") == ["note", "note"]
+    with sandbox() as second:
+        second.exec(look)
+        assert second.student().call("notes") == []
+    assert first.isolation == second.isolation == "allow-list"
