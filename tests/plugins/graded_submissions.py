@@ -16,24 +16,36 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-#: Wraps a function so that it fails on about half of all inputs, depending on their values:
-#: the score of such a submission depends on exactly which inputs the hidden checks draw.
+#: Wraps a function so that it fails on about two inputs in three, depending on their values (a hash of
+#: every numeric argument): the score of such a submission depends on exactly which inputs the hidden checks
+#: draw, and with three or more cases it almost surely loses some.
 WRONG_ON_SOME_INPUTS = '''
 
 def _wrong_on_some_inputs(function):
     import functools
+    import zlib
     import numpy as _np
+
+    def _digest(value, crc):
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                crc = _digest(item, crc)
+            return crc
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().numpy()
+        try:
+            data = _np.asarray(value, dtype=float)
+        except Exception:
+            return crc
+        return zlib.crc32(data.tobytes(), crc)
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
+        crc = 0
         for value in (*args, *kwargs.values()):
-            try:
-                first = float(_np.asarray(value, dtype=float).ravel()[0])
-            except Exception:
-                continue
-            if int(abs(first) * 1001) % 2:  # odd ints and about half of all floats
-                raise ValueError("wrong for this input")
-            break
+            crc = _digest(value, crc)
+        if crc % 3:
+            raise ValueError("wrong for this input")
         return function(*args, **kwargs)
 
     return wrapper
