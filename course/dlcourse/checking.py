@@ -3,18 +3,20 @@
 A check never touches the student's objects directly: it asks a
 :class:`Student` to call a function (or run a driver) with challenge inputs
 and gets back *plain data* (numbers, strings, NumPy arrays, lists, tuples and
-dicts of those), so the same check runs unchanged in the kernel (stock
+dicts of those, each of exactly its type: see :func:`to_plain`), so the same check runs unchanged in the kernel (stock
 nbgrader) or across a sandbox boundary (``dlcourse grade``).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import hashlib
 import importlib
 import io
 import os
+import sys
 import traceback
 import warnings
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
@@ -54,33 +56,72 @@ class Student(Protocol):
 def to_plain(value: Any, *, _depth: int = 0) -> Any:
     """Convert ``value`` to plain data, or raise :class:`StudentError`.
 
-    Arrays and tensors become fresh float/int NumPy arrays (subclasses and
-    object arrays are refused), so nothing the student defined can ride back
+    The same rule as the sandbox's channel: numbers, strings, ``None``,
+    NumPy arrays of numeric or bool dtype, tensors, and lists, tuples and
+    dicts of those, each of exactly its type. A subclass (of ``int``,
+    ``list``, ``ndarray``, ``Tensor``...) or any other object could answer
+    ``==``, ``bool()``, ``len()`` or ``in`` as it likes, so it is refused,
+    and arrays come back as fresh copies: nothing the student defined rides
     into the check.
     """
     if _depth > 20:
         raise StudentError("returned a structure nested too deeply")
-    if isinstance(value, _SCALARS):
+    kind = type(value)
+    if value is None or kind in _SCALARS:
         return value
-    if isinstance(value, np.generic):
+    if kind in _numpy_scalar_types():
         return value.item()
     if _is_tensor(value):
         value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
+        kind = type(value)
+    if kind is np.ndarray:
         if value.dtype.kind not in "biufc":
             raise StudentError(f"returned an array of dtype {value.dtype}; expected numbers")
         return np.array(value, subok=False, copy=True)
-    if isinstance(value, (list, tuple)):
-        items = [to_plain(item, _depth=_depth + 1) for item in value]
-        return tuple(items) if isinstance(value, tuple) else items
-    if isinstance(value, Mapping):
-        return {str(k): to_plain(v, _depth=_depth + 1) for k, v in value.items()}
-    raise StudentError(f"returned an object of type {type(value).__name__}; expected numbers or arrays")
+    if kind is list or kind is tuple or _is_torch_size(value):
+        items = [to_plain(item, _depth=_depth + 1) for item in (list.__iter__(value) if kind is list
+                                                                 else tuple.__iter__(value))]
+        return items if kind is list else tuple(items)
+    if kind is dict or kind is collections.OrderedDict:
+        return {_plain_key(k): to_plain(v, _depth=_depth + 1) for k, v in dict.items(value)}
+    raise StudentError(f"returned {refusal(value)}")
+
+
+def refusal(value: Any) -> str:
+    """Why ``value`` is not plain data, in words a student can act on (after "returned ")."""
+    kind = type(value)
+    name = getattr(kind, "__name__", "?")
+    plain = [base.__name__ for base in kind.__mro__[1:-1] if base.__name__ in _PLAIN_NAMES]
+    if plain:
+        return (f"an object of type {name}, a subclass of {plain[0]}; return a plain {plain[0]} "
+                f"(values are compared as data, not with your class's methods)")
+    return f"an object of type {name}; expected numbers, strings, arrays or tensors"
+
+
+_PLAIN_NAMES = frozenset({"int", "float", "complex", "str", "list", "tuple", "dict", "ndarray", "Tensor",
+                          "generic", "number", "floating", "integer"})
+
+
+def _plain_key(key: Any) -> str:
+    if type(key) not in (str, int):  # str() of a student object runs its code
+        raise StudentError(f"returned a dict with a key of type {type(key).__name__}; use strings")
+    return str(key)
+
+
+def _numpy_scalar_types() -> frozenset[type]:
+    """NumPy's own scalar types (``np.float64``, ``np.bool_``, ...), not subclasses of them."""
+    return frozenset(t for t in np.sctypeDict.values() if t.__module__ == "numpy")
 
 
 def _is_tensor(value: Any) -> bool:
-    module = type(value).__module__
-    return module.startswith("torch") and hasattr(value, "detach")
+    """Exactly a torch tensor or parameter (torch is only looked at if it is loaded)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and type(value) in (torch.Tensor, torch.nn.Parameter)
+
+
+def _is_torch_size(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and type(value) is torch.Size
 
 
 class InKernelStudent:
@@ -154,10 +195,12 @@ def _short(error: BaseException, limit: int = 200) -> str:
 def check_rng(check_id: str, salt: int | str | None = None) -> np.random.Generator:
     """The RNG a check draws its challenge inputs from.
 
-    Seeded from the check id and a per-submission ``salt`` (the sandboxed
-    grader passes its seed for (assignment, student); in a kernel it comes
-    from ``DLCOURSE_GRADING_SEED``), so grading is reproducible and different
-    students get different inputs.
+    Seeded from the check id and a ``salt`` that the grader derives from the
+    assignment and the course secret (:func:`dlcourse_graders.engine.check_salt`;
+    in a kernel it comes from ``DLCOURSE_GRADING_SEED``), never from the
+    student: every submission of an assignment meets the same inputs, so
+    identical notebooks get identical scores, and nobody without the secret
+    can know them.
     """
     if salt is None:
         salt = os.environ.get(SEED_ENV, "0")

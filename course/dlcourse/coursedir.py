@@ -165,6 +165,9 @@ def init_course(root: str | Path, course_id: str | None = None, exchange: str | 
     if exchange_path:
         _prepare_exchange(exchange_path)
     write_config(path, course_id or path.name, exchange_path, instructor_group)
+    from dlcourse.course_secret import course_secret
+
+    course_secret(path)  # what hidden check inputs are drawn from: see dlcourse.course_secret
     secure_course(path, everything=True)
     return Course(path)
 

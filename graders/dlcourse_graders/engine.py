@@ -23,7 +23,27 @@ class Engine(Protocol):
         """Grade ``COURSE/submitted/STUDENT/ASSIGNMENT`` into the gradebook."""
 
 
-def grading_seed(assignment: str, student: str) -> int:
-    """The seed of a submission's run: reproducible, different per student."""
-    digest = hashlib.sha256(f"{assignment}/{student}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
+def grading_seed(assignment: str, secret: str) -> int:
+    """The seed of a submission's run (Python, NumPy, torch in the sandbox).
+
+    A function of the assignment and the course secret only: never of the
+    student, the worker or the order of grading, so identical notebooks run
+    identically and get identical scores, and a regrade reproduces them.
+    """
+    return int.from_bytes(_digest("run", assignment, secret)[:4], "little")
+
+
+def check_salt(assignment: str, secret: str) -> str:
+    """What the hidden checks' challenge inputs are drawn from (see :func:`dlcourse.checking.check_rng`).
+
+    Derived apart from :func:`grading_seed`: the run's seed is visible inside
+    the sandbox (a notebook can print it into its feedback), and must not
+    tell anyone the check inputs.
+    """
+    return _digest("checks", assignment, secret).hex()[:32]
+
+
+def _digest(purpose: str, assignment: str, secret: str) -> bytes:
+    # the lengths make the encoding unambiguous whatever the assignment's name holds
+    text = f"dlcourse-{purpose}:{len(secret)}:{secret}:{len(assignment)}:{assignment}"
+    return hashlib.sha256(text.encode()).digest()

@@ -77,7 +77,9 @@ def warm_worker(torch_threads: int, topics: tuple[str, ...] | None = None,
         pass
     for module in preload:  # the checks mostly use what the notebooks use (data generators, libraries)
         with contextlib.suppress(Exception):
-            importlib.import_module(module)
+            warm = getattr(importlib.import_module(module), "dlcourse_zygote_warm", None)
+            if callable(warm):  # public data the checks load too
+                warm()
     worker_checks(topics)
     worker_secret_folders()
 

@@ -64,7 +64,7 @@ class GradingJob:
     submission: Files
     public: Files
     limits: SandboxLimits
-    seed: int
+    seed: int  # the run's seed (Python, NumPy, torch): from the assignment and the course secret
     hide: tuple[str, ...] = ()
     preload: tuple[str, ...] = ("numpy",)
     device: str = "auto"  # "auto": a GPU slot when the worker has a GPU; "cpu": never
@@ -72,6 +72,7 @@ class GradingJob:
     topics: tuple[str, ...] | None = None  # whose checks the grade cells name; None: every topic
     #: the instructor accepted the weaker sandbox where the worker cannot give the allow-list filesystem
     weak_sandbox: bool = False
+    check_salt: str = ""  # what the hidden inputs are drawn from; never seen inside the sandbox
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -80,7 +81,7 @@ class GradingJob:
         for name, data in (*self.sources, *self.submission, *self.public):
             digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
         # threads only share out the cores: they do not change what is graded
-        digest.update(repr((replace(self.limits, threads=0), self.seed, self.preload)).encode())
+        digest.update(repr((replace(self.limits, threads=0), self.seed, self.check_salt, self.preload)).encode())
         digest.update(checks_version(self.topics).encode())
         return digest.hexdigest()
 
@@ -354,7 +355,7 @@ def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepare
                 cell.outputs = _outputs(outcome)
                 if score:
                     began = time.monotonic()
-                    _score_cell(box, cell, score, outcome, checks)
+                    _score_cell(box, cell, score, outcome, checks, job.check_salt)
                     timing["check"] += time.monotonic() - began
                     cell.outputs.append(nbformat.v4.new_output("stream", name="stdout",
                                                                text="\n".join(score.report) + "\n"))
@@ -365,8 +366,8 @@ def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepare
 
 
 def _score_cell(box: Sandbox, cell: NotebookNode, score: CellScore, outcome: dict[str, Any],
-                checks: dict[str, Check]) -> None:
-    """Score a grade cell from its hidden checks alone.
+                checks: dict[str, Check], salt: str) -> None:
+    """Score a grade cell from its hidden checks alone, their inputs drawn from ``salt``.
 
     The public tests ran inside the sandbox, where the student could have
     tampered with them: they are shown as diagnostics but never decide a
@@ -388,7 +389,7 @@ def _score_cell(box: Sandbox, cell: NotebookNode, score: CellScore, outcome: dic
             score.report.append(f"[hidden check {check_id}] is not installed: ask your instructor")
             fractions.append(0.0)
             continue
-        cases = run_check(check, box.student(), salt=box.seed)
+        cases = run_check(check, box.student(), salt=salt)
         fractions.append(score_cases(cases))
         score.report.append(format_cases(check, cases))
     score.earned = round(score.points * sum(fractions) / len(fractions), 4)

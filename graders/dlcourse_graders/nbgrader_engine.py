@@ -13,12 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+from dlcourse.course_secret import course_secret
 from dlcourse.coursedir import Course
 from dlcourse.nbgrader_ops import tool_env
 
 from dlcourse_graders import gradebook
 from dlcourse_graders.autograde_guard import STOCK_AUTOGRADE
-from dlcourse_graders.engine import grading_seed
+from dlcourse_graders.engine import check_salt
 from dlcourse_graders.proctree import kill_tree
 from dlcourse_graders.results import Status, SubmissionResult
 
@@ -45,7 +46,9 @@ class NbgraderAutogradeEngine:
         if problem:
             return SubmissionResult(assignment, student, Status.INVALID, None, max_score, problem)
         limit = self.limit_for(course, assignment)
-        env = tool_env({"DLCOURSE_GRADING_SEED": str(grading_seed(assignment, student))})
+        # the in-kernel checks draw their inputs from this (dlcourse.checking.check_rng): the same for every
+        # student; stock nbgrader lets the kernel read it, one more reason it is the weaker engine
+        env = tool_env({"DLCOURSE_GRADING_SEED": check_salt(assignment, course_secret(course.root))})
         # STOCK_AUTOGRADE: this engine is nbgrader's in-kernel autograde by choice, which the course config refuses
         command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force",
                    f"--Execute.timeout={int(limit)}", STOCK_AUTOGRADE]

@@ -35,6 +35,7 @@ import signal
 import struct
 import sys
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -59,36 +60,75 @@ class ChannelError(Exception):
 
 
 def encode_value(value: Any, _depth: int = 0) -> Any:
-    """``value`` as JSON-ready data; raises :class:`ChannelError` for anything not plain."""
+    """``value`` as JSON-ready data; raises :class:`ChannelError` for anything not plain.
+
+    Types are matched exactly, never with ``isinstance``: a subclass of
+    ``int``, ``list``, ``ndarray`` or ``Tensor`` may redefine ``__eq__``,
+    ``__bool__``, ``__len__`` or ``__iter__``, and is refused with a message
+    naming it. (This runs in the student's process, so it only gives honest
+    mistakes a clear message: the grader's :func:`decode_value` builds fresh
+    plain values from the JSON whatever this function sent.)
+    """
     if _depth > _MAX_DEPTH:
         raise ChannelError("a structure nested too deeply")
-    if value is None or isinstance(value, (bool, str)):
+    kind = type(value)
+    if value is None or kind in (bool, str):
         return value
-    if isinstance(value, int):
+    if kind is int:
         return int(value)
-    if isinstance(value, float):
+    if kind is float:
         return float(value)
-    if isinstance(value, complex):
+    if kind is complex:
         return {"__complex__": [value.real, value.imag]}
     np = sys.modules.get("numpy")
-    module = type(value).__module__
-    if module.startswith("torch") and hasattr(value, "detach"):
-        return {"__tensor__": _npy(value.detach().cpu().numpy())}
-    if np is not None and isinstance(value, np.generic):
+    torch = sys.modules.get("torch")
+    if torch is not None and kind in (torch.Tensor, torch.nn.Parameter):
+        return {"__tensor__": _npy(torch.Tensor.numpy(torch.Tensor.cpu(torch.Tensor.detach(value))))}
+    if np is not None and kind in _numpy_scalar_types(np):
         return encode_value(value.item(), _depth + 1)
-    if np is not None and isinstance(value, np.ndarray):
+    if np is not None and kind is np.ndarray:
         return {"__nd__": _npy(value)}
-    if isinstance(value, (list, tuple)):
-        items = [encode_value(item, _depth + 1) for item in value]
-        return {"__tuple__": items} if isinstance(value, tuple) else items
-    if isinstance(value, dict):
-        return {"__dict__": {str(k): encode_value(v, _depth + 1) for k, v in value.items()}}
-    raise ChannelError(f"an object of type {type(value).__name__}; expected numbers, strings or arrays")
+    if kind is list or kind is tuple or (torch is not None and kind is torch.Size):
+        items = [encode_value(item, _depth + 1) for item in list.__iter__(value)] if kind is list else \
+            [encode_value(item, _depth + 1) for item in tuple.__iter__(value)]
+        return items if kind is list else {"__tuple__": items}
+    if kind is dict or kind is OrderedDict:  # a state_dict is an OrderedDict
+        return {"__dict__": {_key(k): encode_value(v, _depth + 1) for k, v in dict.items(value)}}
+    raise ChannelError(_refusal(value))
+
+
+def _key(key: Any) -> str:
+    if type(key) not in (str, int):  # str() of a student object runs its code
+        raise ChannelError(f"a dict with a key of type {type(key).__name__}; use strings")
+    return str(key)
+
+
+def _numpy_scalar_types(np: Any) -> frozenset[type]:
+    """NumPy's own scalar types (``np.float64``, ``np.bool_``, ...), not subclasses of them."""
+    return frozenset(t for t in np.sctypeDict.values() if t.__module__ == "numpy")
+
+
+def _refusal(value: Any) -> str:
+    """Why ``value`` cannot cross the channel, in words a student can act on."""
+    kind = type(value)
+    name = getattr(kind, "__name__", "?")
+    plain = [base.__name__ for base in kind.__mro__[1:-1]
+             if base.__module__ in ("builtins", "numpy", "torch") and base.__name__ in _PLAIN_NAMES]
+    if plain:
+        return (f"an object of type {name}, a subclass of {plain[0]}; return a plain {plain[0]} "
+                f"(values are compared as data, not with your class's methods)")
+    return f"an object of type {name}; expected numbers, strings, arrays or tensors"
+
+
+_PLAIN_NAMES = frozenset({"int", "float", "complex", "str", "list", "tuple", "dict", "ndarray", "Tensor",
+                          "generic", "number", "floating", "integer"})
 
 
 def _npy(array: Any) -> str:
     import numpy as np
 
+    if type(array) is not np.ndarray:  # a tensor's .numpy() of a subclass, say
+        raise ChannelError(_refusal(array))
     if array.dtype.kind not in "biufc":
         raise ChannelError(f"an array of dtype {array.dtype}; expected numbers")
     buffer = io.BytesIO()

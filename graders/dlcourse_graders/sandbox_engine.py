@@ -15,10 +15,11 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from dlcourse.course_secret import course_secret
 from dlcourse.coursedir import Course
 from dlcourse.manager import Hooks
 
-from dlcourse_graders.engine import grading_seed
+from dlcourse_graders.engine import check_salt, grading_seed
 from dlcourse_graders.gradebook_writer import read_timestamp, record_scores
 from dlcourse_graders.jobs import (GradingJob, JobResult, named_checks, notebook_imports, run_job,
                                    topics_of_checks, worker_hooks)
@@ -79,6 +80,8 @@ class AssignmentSpec:
     preload: tuple[str, ...]
     limits: SandboxLimits
     topics: tuple[str, ...] | None = None  # whose checks its grade cells name; None: every topic
+    seed: int = 0  # the run's seed, the same for every submission (see engine.grading_seed)
+    check_salt: str = ""  # what hidden inputs are drawn from, the same for every submission
 
 
 def load_assignment(course: Course, assignment: str, limits: SandboxLimits | None = None,
@@ -86,14 +89,17 @@ def load_assignment(course: Course, assignment: str, limits: SandboxLimits | Non
                     hooks: Hooks | None = None) -> AssignmentSpec:
     """The assignment's notebooks, public files, preloads (what its notebooks
     import, by default), limits (``limits`` or the assignment's own;
-    ``wall_limit`` wins over both) and the topics whose checks it uses."""
+    ``wall_limit`` wins over both), the topics whose checks it uses, and its
+    seeds: from the assignment and the course secret, never from a student."""
     sources = _source_notebooks(course, assignment)
     notebooks = [nbformat.reads(data.decode("utf-8"), as_version=4) for _, data in sources]
     if preload is None:
         preload = notebook_imports(notebooks)
     topics = topics_of_checks(named_checks(notebooks), hooks or worker_hooks())
+    secret = course_secret(course.root)
     return AssignmentSpec(assignment, tuple(sources), _files(course.release_dir(assignment), notebooks=False),
-                          preload, chosen_limits(course, assignment, limits, wall_limit, notebooks), topics)
+                          preload, chosen_limits(course, assignment, limits, wall_limit, notebooks), topics,
+                          seed=grading_seed(assignment, secret), check_salt=check_salt(assignment, secret))
 
 
 def make_job(course: Course, spec: AssignmentSpec, student: str, device: str = "auto",
@@ -102,7 +108,7 @@ def make_job(course: Course, spec: AssignmentSpec, student: str, device: str = "
     return GradingJob(
         assignment=spec.assignment, student=student, sources=spec.sources,
         submission=_files(course.submitted_dir(student, spec.assignment), notebooks=True),
-        public=spec.public, limits=spec.limits, seed=grading_seed(spec.assignment, student),
+        public=spec.public, limits=spec.limits, seed=spec.seed, check_salt=spec.check_salt,
         hide=(str(course.root),), preload=spec.preload, device=device, gpu_slots=gpu_slots, topics=spec.topics,
         weak_sandbox=weak_sandbox,
     )

@@ -281,7 +281,11 @@ def main() -> None:
     channel = socket.socket(fileno=int(sys.argv[1]))
     for module in sys.argv[2:]:
         with contextlib.suppress(Exception):  # a missing library is the student's problem later
-            importlib.import_module(module)
+            loaded = importlib.import_module(module)
+            # a topic's module may fill its caches of public data here once, so that no submission pays for it
+            warm = getattr(loaded, "dlcourse_zygote_warm", None)
+            if callable(warm):
+                warm()
     from dlcourse_graders import sandbox_child  # noqa: F401 - imported before any fork
 
     _serve(channel)

@@ -287,3 +287,39 @@ def history_of(namespace: Mapping[str, Any], name: str) -> dict[str, np.ndarray]
             raise KeyError(f"the history has no key {key!r}")
         curves[key] = np.asarray([_float(v, key) for v in history[key]], dtype=np.float64)
     return curves
+
+
+class _StepRecorder:
+    """A callback that records the steps it is called at.
+
+    Like the notebook's SnapshotRecorder it has a length, 0 while empty, so
+    that ``if callback:`` (instead of ``if callback is not None:``) skips it.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __call__(self, step: Any, G: Any, D: Any) -> None:
+        self.steps.append(int(step))
+
+
+def callback_steps(namespace: Mapping[str, Any], data: np.ndarray, steps: int, snapshot_every: int) -> list[int]:
+    """Run a short ``train_gan(data, ...)`` with a recording callback; return the steps it was called at.
+
+    The global torch RNG is restored afterwards: the notebook's later cells
+    see the same random numbers whether or not this check ran.
+    """
+    train_gan = namespace.get("train_gan")
+    if not callable(train_gan):
+        raise NameError("`train_gan` is not defined as a function in your notebook")
+    recorder = _StepRecorder()
+    state = torch.get_rng_state()
+    try:
+        train_gan(np.asarray(data, dtype=np.float32), steps=int(steps), batch_size=8, latent_dim=2, hidden_dim=8,
+                  seed=0, callback=recorder, snapshot_every=int(snapshot_every))
+    finally:
+        torch.set_rng_state(state)
+    return list(recorder.steps)

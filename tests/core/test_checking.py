@@ -17,15 +17,41 @@ class Sneaky(np.ndarray):
         return True
 
 
-def test_to_plain_keeps_data_and_drops_behaviour():
-    sneaky = np.arange(3.0).view(Sneaky)
-    plain = to_plain({"a": sneaky, "b": (1, 2.5, "x"), "t": torch.ones(2, dtype=torch.float64)})
-    assert type(plain["a"]) is np.ndarray and plain["b"] == (1, 2.5, "x")
+def test_to_plain_keeps_data_and_refuses_behaviour():
+    plain = to_plain({"a": np.arange(3.0), "b": (1, 2.5, "x"), "t": torch.ones(2, dtype=torch.float64),
+                      "s": torch.zeros(2, 3).shape, "p": torch.nn.Parameter(torch.ones(1))})
+    assert type(plain["a"]) is np.ndarray and plain["b"] == (1, 2.5, "x") and plain["s"] == (2, 3)
     assert type(plain["t"]) is np.ndarray and plain["t"].dtype == np.float64
     with pytest.raises(StudentError, match="object of type function"):
         to_plain(lambda: 1)
     with pytest.raises(StudentError, match="dtype object"):
         to_plain(np.array([object()]))
+
+
+class _Yes(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+class _Empty(list):
+    def __len__(self):
+        return 0
+
+
+@pytest.mark.parametrize("value, kind", [
+    (np.arange(3.0).view(Sneaky), "a subclass of ndarray"),
+    (torch.ones(2).as_subclass(type("Odd", (torch.Tensor,), {})), "a subclass of Tensor"),
+    (_Yes(1), "a subclass of int"),
+    ([1, _Empty([2])], "a subclass of list"),
+    ({"k": type("Always", (), {"__eq__": lambda self, other: True, "__hash__": object.__hash__})()},
+     "object of type Always"),
+    ({_Yes(1): 2}, "key of type _Yes"),
+])
+def test_to_plain_refuses_subclasses_and_custom_objects_anywhere(value, kind):
+    with pytest.raises(StudentError, match=kind):
+        to_plain(value)
 
 
 def test_in_kernel_student_reports_student_errors_safely():

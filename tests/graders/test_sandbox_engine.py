@@ -40,7 +40,7 @@ def test_assignment_limits_reach_the_sandbox(toy_course, toy_env):
         build_notebook(bad, topic, hooks)
 
 
-def test_regrading_is_reproducible_and_students_get_their_own_inputs(toy_course):
+def test_regrading_is_reproducible_and_inputs_come_from_the_course_secret(toy_course):
     generate_assignment(toy_course, "toy")
     students = simulate_class(toy_course, "toy")
     engine = SandboxEngine(wall_limit=8)
@@ -50,13 +50,17 @@ def test_regrading_is_reproducible_and_students_get_their_own_inputs(toy_course)
     second = engine.grade(toy_course, "toy", partial.student)
     assert (first.score, first.status) == (second.score, second.status) == (2.0, Status.GRADED)
     assert _content(toy_course.autograded_dir("partial", "toy") / "toy.ipynb") == first_nb
-    from dlcourse.checking import check_rng
-    from dlcourse_graders.engine import grading_seed
+    from dlcourse.course_secret import course_secret, secret_path
+    from dlcourse_graders.engine import check_salt, grading_seed
 
-    seeds = {grading_seed("toy", s.student) for s in students}
-    assert len(seeds) == len(students)
-    draws = {tuple(check_rng("toy.double", seed).normal(size=3)) for seed in seeds}
-    assert len(draws) == len(seeds)
+    secret = course_secret(toy_course.root)
+    assert secret_path(toy_course.root).stat().st_mode & 0o077 == 0, "only the instructor may read the secret"
+    jobs = {s.student: engine.job(toy_course, "toy", s.student) for s in students}
+    assert {(job.seed, job.check_salt) for job in jobs.values()} == {
+        (grading_seed("toy", secret), check_salt("toy", secret))}, "seeds must not depend on the student"
+    assert grading_seed("toy", secret) != grading_seed("toy", secret[::-1])
+    assert check_salt("toy", secret) not in (check_salt("toy", secret[::-1]), check_salt("other", secret))
+    assert str(grading_seed("toy", secret)) not in check_salt("toy", secret)
 
 
 def _content(path: Path) -> list[tuple[str, str]]:

@@ -147,6 +147,12 @@ WRONG = {
         "def sobel_kernels():\n    kx, ky = _right()\n    return -kx, -ky\n",
         "sign is flipped",
     ),
+    "Sobel kernels normalised by 8": (
+        "cnn.kernels",
+        "_right = sobel_kernels\n"
+        "def sobel_kernels():\n    kx, ky = _right()\n    return kx / 8, ky / 8\n",
+        "a scalar multiple of the expected kernel",
+    ),
     "Sobel kernels swapped": (
         "cnn.kernels",
         "_right = sobel_kernels\n"

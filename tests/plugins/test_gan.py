@@ -314,6 +314,13 @@ WRONG = {
         "    return covered, near * len(samples)\n",
         "not a count",
     ),
+    "a callback tested by its truth value": (
+        "gan.ring",
+        "_right_train = train_gan\n"
+        "def train_gan(data, callback=None, **kwargs):\n"
+        "    return _right_train(data, callback=callback if callback else None, **kwargs)\n",
+        "callback is not None",
+    ),
     "an untrained generator": (
         "gan.ring",
         "torch.manual_seed(1)\n"

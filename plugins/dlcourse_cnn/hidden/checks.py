@@ -172,8 +172,24 @@ def check_kernels(student: Student, rng: np.random.Generator) -> Iterable[CaseRe
                     "the direction in which brightness increases")
         elif _close(got[0 if name == "kx" else 1], other, 1e-12, 1e-12):
             hint = "kx and ky are swapped: kx measures change along W (columns), ky along H (rows)"
+        elif _scalar_multiple(got[0 if name == "kx" else 1], kernel):
+            hint = ("a scalar multiple of the expected kernel: the Sobel kernels are unnormalised, "
+                    "entries from -2 to 2")
         yield _compare(f"{label}: {name}", got[0 if name == "kx" else 1], kernel, atol=1e-12, rtol=1e-12,
                             hint=hint)
+
+
+def _scalar_multiple(got: Any, kernel: np.ndarray) -> bool:
+    """Whether ``got`` is ``c * kernel`` for some ``c`` other than 0 and 1 (e.g. normalised by 8)."""
+    try:
+        array = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if array.shape != kernel.shape or not np.all(np.isfinite(array)):
+        return False
+    scale = float(np.sum(array * kernel) / np.sum(kernel * kernel))
+    return abs(scale) > 1e-9 and abs(scale - 1.0) > 1e-9 and bool(np.allclose(array, scale * kernel,
+                                                                              atol=1e-12, rtol=1e-9))
 
 
 # ------------------------------------------------------------ 3 conv2d backward

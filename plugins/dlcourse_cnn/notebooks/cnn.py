@@ -134,7 +134,8 @@ print("conv2d: visible tests passed")
 #   $g[p, q] \propto \exp\!\big(-((p - c)^2 + (q - c)^2) / (2\sigma^2)\big)$,
 #   normalised so that the entries **sum to 1** (a blur keeps a flat image unchanged).
 # * The **Sobel** edge detectors combine a central difference $(-1, 0, 1)$
-#   along one axis with a smoothing $(1, 2, 1)$ along the other. `kx` must give
+#   along one axis with a smoothing $(1, 2, 1)$ along the other, **unnormalised**
+#   (integer entries, as Sobel wrote them: do not divide by 8 or by the sum). `kx` must give
 #   a **positive** response where the brightness increases to the right (along
 #   W), `ky` where it increases downwards (along H). Remember that `conv2d`
 #   does not flip the kernel: think about which side the $+1$ goes on.
@@ -156,9 +157,10 @@ def gaussian_kernel(size=5, sigma=1.0):
 def sobel_kernels():
     """The Sobel edge detectors for conv2d (cross-correlation).
 
-    Returns (kx, ky), each np.ndarray (3, 3) float64: kx responds positively
-    where brightness increases along W (to the right), ky where it increases
-    along H (downwards).
+    Returns (kx, ky), each np.ndarray (3, 3) float64 and unnormalised (the
+    outer product of (1, 2, 1) and (-1, 0, 1), entries -2..2): kx responds
+    positively where brightness increases along W (to the right), ky where it
+    increases along H (downwards).
     """
     ### BEGIN SOLUTION
     kx = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])

@@ -628,6 +628,27 @@ def check_ring(student: Student, rng: np.random.Generator) -> Iterable[CaseResul
                  for key in ("d_loss", "g_loss"))
         yield case_verdict(ok, label, "loss curves ok",
                        f"d_loss and g_loss should hold one finite float per step ({steps})", 0.5)
+    yield _callback_case(student, rng)
+
+
+def _callback_case(student: Student, rng: np.random.Generator) -> CaseResult:
+    """``callback(t, G, D)`` at step 0 and after every ``snapshot_every`` updates, on a short run.
+
+    The recorder has a length (0 while empty): ``if callback:`` never calls it.
+    """
+    every = int(rng.integers(2, 5))
+    steps = every * int(rng.integers(2, 4)) + int(rng.integers(0, every))
+    data = rng.normal(size=(32, 2))
+    label = f"train_gan(steps={steps}, snapshot_every={every}) with a callback"
+    got, error = _run(student, "callback_steps", "train_gan", data, steps, every)
+    if error:
+        return case_failed(label, error, 1.0)
+    expected = [0, *range(every, steps + 1, every)]
+    ok = isinstance(got, list) and got == expected
+    return case_verdict(ok, label, "called at the right steps",
+                        f"the callback should be called at step 0 and after every {every} updates "
+                        f"({len(expected)} calls); it was called {len(got) if isinstance(got, list) else 0} "
+                        "times (test `callback is not None`, not the callback's truth value)", 1.0)
 
 
 CHECKS: list[Check] = [

@@ -595,8 +595,14 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
     one, error_one = _train(student, "torch:SGD", {"lr": lr, "momentum": 0.9}, X, y, X_eval, seeds, epochs=1)
     three, error_three = _train(student, "torch:SGD", {"lr": lr, "momentum": 0.9}, X, y, X_eval, seeds,
                                 epochs=3, schedule=[lr] * per_epoch + [0.0] * (2 * per_epoch))
-    if error_one or error_three:
-        yield case_failed(label, error_one or error_three, 1.0)
+    # a train_model that never updates the model also "ends where one epoch ends": it must move at lr > 0
+    still, error_still = _train(student, "torch:SGD", {"lr": lr, "momentum": 0.9}, X, y, X_eval, seeds,
+                                epochs=1, schedule=[0.0] * per_epoch)
+    if error_one or error_three or error_still:
+        yield case_failed(label, error_one or error_three or error_still, 1.0)
+    elif np.allclose(one[1], still[1], atol=1e-7, rtol=1e-7):
+        yield case_failed(label, "one epoch at lr > 0 left the model unchanged: call optimizer.step() "
+                                 "at every batch", 1.0)
     else:
         same = np.allclose(one[1], three[1], atol=1e-5, rtol=1e-5)
         yield case_verdict(same, label, "ends where one epoch without a schedule ends",

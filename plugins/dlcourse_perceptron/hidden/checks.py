@@ -436,8 +436,12 @@ def check_numerical_gradient(student: Student, rng: np.random.Generator) -> Iter
             yield case_failed(label, error, 1.0)
             continue
         grad, x_after = got
-        yield compare_array(label, grad, _autograd_of(kind, data, x), atol=1e-8, rtol=1e-6,
-                            hint="use the centred difference (f(x+h) - f(x-h)) / (2h) for each entry")
+        gradient = compare_array(label, grad, _autograd_of(kind, data, x), atol=1e-8, rtol=1e-6,
+                                 hint="use the centred difference (f(x+h) - f(x-h)) / (2h) for each entry")
+        yield gradient
+        if not gradient.passed:  # a function that does nothing leaves x unchanged too: no credit for that alone
+            yield case_failed(label, "x left unchanged is credited once the gradient is right", 0.25)
+            continue
         ok = _close(x_after, x, 0.0, 0.0)
         yield case_verdict(
             ok, label, "x left unchanged",
