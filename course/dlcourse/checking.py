@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from dlcourse.plain_data import refusal
 from dlcourse.types import CaseResult, Check
 
 SEED_ENV = "DLCOURSE_GRADING_SEED"
@@ -85,21 +86,6 @@ def to_plain(value: Any, *, _depth: int = 0) -> Any:
     if kind is dict or kind is collections.OrderedDict:
         return {_plain_key(k): to_plain(v, _depth=_depth + 1) for k, v in dict.items(value)}
     raise StudentError(f"returned {refusal(value)}")
-
-
-def refusal(value: Any) -> str:
-    """Why ``value`` is not plain data, in words a student can act on (after "returned ")."""
-    kind = type(value)
-    name = getattr(kind, "__name__", "?")
-    plain = [base.__name__ for base in kind.__mro__[1:-1] if base.__name__ in _PLAIN_NAMES]
-    if plain:
-        return (f"an object of type {name}, a subclass of {plain[0]}; return a plain {plain[0]} "
-                f"(values are compared as data, not with your class's methods)")
-    return f"an object of type {name}; expected numbers, strings, arrays or tensors"
-
-
-_PLAIN_NAMES = frozenset({"int", "float", "complex", "str", "list", "tuple", "dict", "ndarray", "Tensor",
-                          "generic", "number", "floating", "integer"})
 
 
 def _plain_key(key: Any) -> str:

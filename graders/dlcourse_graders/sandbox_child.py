@@ -39,6 +39,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from dlcourse.plain_data import refusal
+
 MAX_MESSAGE = 64 * 2**20
 CELL_OUTPUT_CAP = 64 * 2**10
 _HEADER = struct.Struct(">Q")
@@ -94,7 +96,7 @@ def encode_value(value: Any, _depth: int = 0) -> Any:
         return items if kind is list else {"__tuple__": items}
     if kind is dict or kind is OrderedDict:  # a state_dict is an OrderedDict
         return {"__dict__": {_key(k): encode_value(v, _depth + 1) for k, v in dict.items(value)}}
-    raise ChannelError(_refusal(value))
+    raise ChannelError(refusal(value))
 
 
 def _key(key: Any) -> str:
@@ -108,27 +110,11 @@ def _numpy_scalar_types(np: Any) -> frozenset[type]:
     return frozenset(t for t in np.sctypeDict.values() if t.__module__ == "numpy")
 
 
-def _refusal(value: Any) -> str:
-    """Why ``value`` cannot cross the channel, in words a student can act on."""
-    kind = type(value)
-    name = getattr(kind, "__name__", "?")
-    plain = [base.__name__ for base in kind.__mro__[1:-1]
-             if base.__module__ in ("builtins", "numpy", "torch") and base.__name__ in _PLAIN_NAMES]
-    if plain:
-        return (f"an object of type {name}, a subclass of {plain[0]}; return a plain {plain[0]} "
-                f"(values are compared as data, not with your class's methods)")
-    return f"an object of type {name}; expected numbers, strings, arrays or tensors"
-
-
-_PLAIN_NAMES = frozenset({"int", "float", "complex", "str", "list", "tuple", "dict", "ndarray", "Tensor",
-                          "generic", "number", "floating", "integer"})
-
-
 def _npy(array: Any) -> str:
     import numpy as np
 
     if type(array) is not np.ndarray:  # a tensor's .numpy() of a subclass, say
-        raise ChannelError(_refusal(array))
+        raise ChannelError(refusal(array))
     if array.dtype.kind not in "biufc":
         raise ChannelError(f"an array of dtype {array.dtype}; expected numbers")
     buffer = io.BytesIO()
