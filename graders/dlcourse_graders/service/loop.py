@@ -34,13 +34,13 @@ from typing import Any, Callable, Iterator
 
 from dlcourse.coursedir import Course, CourseError
 from dlcourse.manager import Hooks
-from dlcourse.nbgrader_ops import NbgraderError, collect_from_exchange, course_config
+from dlcourse.nbgrader_ops import NbgraderError, course_config
 
 from dlcourse_graders.executors import Executor, executor_for
 from dlcourse_graders.results import SubmissionResult
 from dlcourse_graders.service.config import DlcourseService, service_config
 from dlcourse_graders.service.inbound import released_assignments, scan_inbound
-from dlcourse_graders.service.release import due_date, release_everyone, release_one
+from dlcourse_graders.service.release import Nbgrader, due_date
 from dlcourse_graders.service.requests import BadRequest, Request, parse_request, pending_requests
 from dlcourse_graders.service.state import (Key, StateStore, iso, now, parse_iso, row_key, service_dir,
                                             submitted_order)
@@ -79,6 +79,7 @@ class GradingService:
         self.config = service_config(course)
         self.hooks = Hooks.load(course)
         self.state = StateStore(course)
+        self.nbgrader = Nbgrader(course)
         self.workers, self.scheduler = workers, scheduler
         self.executor: Executor | None = None
         self.forced: set[Key] = set()  # regrades an instructor asked for: no rate limit, not counted
@@ -147,9 +148,6 @@ class GradingService:
             latest = rows[-1]
             for older in rows[:-1]:
                 self._supersede(older, latest["submitted_at"])
-            if latest["state"] == "rate_limited" and latest["retry_after"] \
-                    and parse_iso(latest["retry_after"]) > moment:
-                continue
             retry = None if row_key(latest) in self.forced else self._retry_after(assignment, student, moment)
             if retry is None:
                 ready.setdefault(assignment, []).append(latest)
@@ -228,7 +226,7 @@ class GradingService:
         """Collect the rows' submissions into ``submitted/``; return the rows now there to grade."""
         if any(submitted_timestamp(self.course, assignment, r["student"]) != r["submitted_at"] for r in rows):
             try:
-                collect_from_exchange(self.course, assignment)
+                self.nbgrader.collect(assignment)
             except NbgraderError as error:
                 for row in rows:
                     self.state.move(row_key(row), "failed", f"could not be collected: {error}", cause="collect")
@@ -303,14 +301,14 @@ class GradingService:
                                                                      assignment=assignment)})
         # one nbgrader run for all when many are due at once; else student by student
         if everyone and len(rows) > 2 and 4 * len(rows) >= graded_students \
-                and release_everyone(self.course, assignment):
+                and self.nbgrader.release_everyone(assignment):
             for row in rows:
                 self.state.move(row_key(row), "feedback_released", self._released_message(row), cause=cause)
             log.info("%s: feedback released to %d student(s)", assignment, len(rows))
             return
         for row in rows:
             try:
-                release_one(self.course, assignment, row["student"])
+                self.nbgrader.release_one(assignment, row["student"])
             except CourseError as error:
                 self.state.move(row_key(row), "failed", f"feedback could not be released: {error}", cause=cause)
                 log.error("%s %s: feedback could not be released: %s", assignment, row["student"], error)
