@@ -13,6 +13,7 @@ may have theirs, one ``generate_feedback`` and one ``release_feedback`` serve th
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from dlcourse.coursedir import Course
@@ -39,7 +40,8 @@ class Nbgrader:
         config.GenerateFeedback.exporter_class = FEEDBACK_EXPORTER
         coursedir = CourseDirectory(config=config)
         coursedir.root = str(course.root)
-        self.api = NbGraderAPI(coursedir, config=config)
+        # warnings and errors only in the service's log (every copied file is news to no one)
+        self.api = NbGraderAPI(coursedir, config=config, log_level=logging.WARNING)
 
     def call(self, name: str, *args: Any) -> str:
         """``NbGraderAPI.<name>(*args)``; its log, or :class:`NbgraderError` with the log's end."""
