@@ -68,6 +68,18 @@ def released_count(course: Course) -> int:
     return sum(r["state"] == "feedback_released" for r in latest_submissions(course))
 
 
+def service_seconds(course: Course, name: str) -> float:
+    """From the submission's nbgrader timestamp to its feedback_released event (the rest is the
+    student's own nbgrader processes starting: submit and fetch_feedback)."""
+    import datetime as dt
+
+    from dlcourse_graders.service.state import history, submitted_order
+
+    events = [e for e in history(course, student=name) if e["state"] == "feedback_released"]
+    released_at = dt.datetime.fromisoformat(events[-1]["at"])
+    return (released_at - submitted_order(events[-1]["submitted_at"]).replace(tzinfo=dt.timezone.utc)).total_seconds()
+
+
 def latency(root: Path, topic: str, rounds: int, workers: int) -> list[float]:
     course, exchange = released(root, topic)
     solution = answers(course, topic)["perfect"]
@@ -86,7 +98,9 @@ def latency(root: Path, topic: str, rounds: int, workers: int) -> list[float]:
             pages = person.feedback_pages(topic)
             assert pages, "no feedback page fetched"
             seconds.append(time.monotonic() - started)
-            print(f"  latency round {index + 1}: {seconds[-1]:.1f} s", flush=True)
+            print(f"  latency round {index + 1}: {seconds[-1]:.1f} s submit to fetched page; "
+                  f"{service_seconds(course, person.name):.1f} s of it in the service "
+                  "(submission's timestamp to feedback released)", flush=True)
     finally:
         service.stop()
     return seconds
