@@ -116,8 +116,10 @@ def make_private(course: Course) -> None:
 
 def open_state(course: Course) -> sqlite3.Connection:
     """The state database (created with its folders on first use); rows come back as :class:`sqlite3.Row`."""
-    fresh = not state_path(course).exists()
     requests_dir(course).mkdir(parents=True, exist_ok=True)
+    fresh = not state_path(course).exists()
+    if fresh:
+        _create(course)
     # autocommit: each statement or explicit transaction is durable on return (a SIGKILL loses nothing written)
     connection = sqlite3.connect(state_path(course), timeout=30, isolation_level=None)
     connection.row_factory = sqlite3.Row
@@ -126,6 +128,20 @@ def open_state(course: Course) -> sqlite3.Connection:
     if fresh:
         make_private(course)
     return connection
+
+
+def _create(course: Course) -> None:
+    """Make the database under a temporary name and rename it into place, so that a reader
+    (the web pages) never opens a database whose tables do not exist yet."""
+    partial = state_path(course).with_name("state.db.new")
+    partial.unlink(missing_ok=True)  # left by a service killed while creating it
+    connection = sqlite3.connect(partial, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.executescript(SCHEMA)
+    finally:
+        connection.close()  # checkpoints and removes the WAL: the file alone is the database
+    partial.replace(state_path(course))
 
 
 @contextlib.contextmanager
