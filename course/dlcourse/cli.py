@@ -123,6 +123,14 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dlcourse_graders.service.loop import configure_logging, run_service
+
+    configure_logging()
+    # the web pages hook in here (run_service's ``web``) when a port or hub service is configured
+    return run_service(_course(args), workers=args.workers, scheduler=args.scheduler, web=None)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from dlcourse.manager import Hooks
     from dlcourse_graders.export import grade_rows
@@ -220,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("feedback", cmd_feedback, "write feedback without hidden tests")
     p.add_argument("assignment")
     p.add_argument("--student", action="append")
+    p = add("serve", cmd_serve, "grade submissions as they arrive and release feedback by policy")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local worker processes, kept warm (default: one per core)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="grade on this Dask cluster instead of locally")
     p = add("export", cmd_export, "export grades with a status column")
     p.add_argument("--assignment", default=None)
     p.add_argument("--to", default=None, metavar="FILE", help="destination (default: COURSE/grades.csv)")

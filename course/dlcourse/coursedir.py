@@ -132,6 +132,14 @@ def write_config(root: Path, course_id: str, exchange: Path | None,
         # which grades in the sandbox. (A deliberate stock run passes
         # --Autograde.exporter_class=nbconvert.exporters.NotebookExporter.)
         c.Autograde.exporter_class = "dlcourse_graders.autograde_guard.SandboxOnlyAutograde"
+
+        # `dlcourse serve`: grade submissions as they arrive in the exchange.
+        # When feedback reaches the student: "immediate", "after_due" (nbgrader's due date) or "manual".
+        # c.DlcourseService.default_policy = "immediate"
+        # c.DlcourseService.feedback_policy = {"perceptron": "after_due"}
+        # Graded feedback per student and assignment per hour (0: no limit); more submissions wait.
+        # c.DlcourseService.max_feedback_per_hour = 3
+        # c.DlcourseService.poll_seconds = 1.0
         '''
     )
     path = root / CONFIG_FILE

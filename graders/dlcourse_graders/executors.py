@@ -94,8 +94,31 @@ def _pool_worker(torch_threads: int, topics: tuple[str, ...] | None, preload: tu
     """
     import atexit
 
+    _die_with_parent()
     warm_worker(torch_threads, topics, preload)
     atexit.register(_exit_now)
+
+
+def _die_with_parent() -> None:
+    """End this worker when its coordinator dies, even by SIGKILL (Linux).
+
+    A killed coordinator cannot shut its pool down, and an idle worker never
+    notices: it holds both ends of its job queue. A long-running ``dlcourse
+    serve`` restarted after a SIGKILL would otherwise leave warm workers (and
+    their sandbox zygotes, which end with them) behind.
+    """
+    import multiprocessing
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):  # pragma: no cover
+        return
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before prctl took effect
+        os._exit(1)
 
 
 def _exit_now() -> None:
