@@ -127,8 +127,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from dlcourse_graders.service.loop import configure_logging, run_service
 
     configure_logging()
-    # the web pages hook in here (run_service's ``web``) when a port or hub service is configured
-    return run_service(_course(args), workers=args.workers, scheduler=args.scheduler, web=None)
+    return run_service(_course(args), workers=args.workers, scheduler=args.scheduler, web=_service_pages(args.port))
+
+
+def _service_pages(port: int | None) -> Callable[..., Callable[[], None] | None] | None:
+    """The service's web pages, when ``--port`` or the hub's service variables ask for them."""
+    import threading
+
+    from dlcourse_graders.service.web import serve_web, web_settings
+
+    if web_settings(port) is None:
+        return None
+
+    def start(course: Course, _config: object) -> Callable[[], None]:
+        stop = threading.Event()
+        threading.Thread(target=serve_web, args=(course.root, port), kwargs={"stop": stop}, daemon=True,
+                         name="dlcourse-pages").start()
+        return stop.set
+
+    return start
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -233,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local worker processes, kept warm (default: one per core)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="grade on this Dask cluster instead of locally")
+    p.add_argument("--port", type=int, default=None, metavar="PORT",
+                   help="serve the dashboard and students' pages on 127.0.0.1:PORT (behind a hub: its service URL)")
     p = add("export", cmd_export, "export grades with a status column")
     p.add_argument("--assignment", default=None)
     p.add_argument("--to", default=None, metavar="FILE", help="destination (default: COURSE/grades.csv)")
