@@ -42,14 +42,61 @@ def _tensor(value: Any) -> Any:
     return value
 
 
+_PLAIN_NAMES = frozenset({"int", "float", "list", "tuple", "ndarray", "Tensor"})
+
+
+def _refusal(value: Any) -> TypeError:
+    """Why ``value`` is not used, in words a student can act on (the wording of ``dlcourse.checking``)."""
+    kind = type(value)
+    name = getattr(kind, "__name__", "?")
+    plain = [base.__name__ for base in kind.__mro__[1:-1] if base.__name__ in _PLAIN_NAMES]
+    if plain:
+        return TypeError(f"returned an object of type {name}, a subclass of {plain[0]}; return a plain "
+                         f"{plain[0]} (values are compared as data, not with your class's methods)")
+    return TypeError(f"returned an object of type {name}; expected a number or a tensor")
+
+
+def _is_tensor(value: Any) -> bool:
+    """Exactly a tensor or a parameter: a subclass may redefine ``__eq__``, ``__float__``, ..."""
+    return type(value) in (torch.Tensor, nn.Parameter)
+
+
 def _float(value: Any) -> float:
-    """A Python float from a number or a one-element tensor (detached: no autograd warning)."""
-    return float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
+    """A Python float from an exact int, float, NumPy scalar, or one-element tensor or array.
+
+    Types are matched exactly, never converted first: ``float()`` of a
+    student's object would run its ``__float__``.
+    """
+    if type(value) in (int, float) or type(value) in _numpy_scalars():
+        return float(value)
+    if _is_tensor(value) or type(value) is np.ndarray:
+        array = _plain(value)
+        if array.size != 1:
+            raise TypeError(f"returned a {type(value).__name__} of shape {tuple(array.shape)}; expected a "
+                            "single number")
+        return float(array.reshape(-1)[0])
+    raise _refusal(value)
+
+
+def _floats(values: Any) -> list[float]:
+    """:func:`_float` of every item of an exact list or tuple (or a 1-D tensor or array)."""
+    if _is_tensor(values) or type(values) is np.ndarray:
+        return [float(v) for v in _plain(values).reshape(-1)]
+    if type(values) not in (list, tuple):
+        raise _refusal(values)
+    return [_float(v) for v in values]
+
+
+def _numpy_scalars() -> frozenset[type]:
+    return frozenset(t for t in np.sctypeDict.values() if t.__module__ == "numpy")
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
+    """An exact tensor as an array; a tensor or array subclass is refused (converting it would hide it)."""
+    if _is_tensor(value):
         return value.detach().cpu().numpy()
+    if isinstance(value, (torch.Tensor, np.ndarray)) and type(value) is not np.ndarray:
+        raise _refusal(value)
     return value
 
 
@@ -95,7 +142,7 @@ def call_with_tensors(namespace: Mapping[str, Any], name: str, *args: Any, **kwa
     """Call the student's ``name`` with every array argument turned into a tensor."""
     function = _student(namespace, name)
     result = function(*(_tensor(a) for a in args), **{k: _tensor(v) for k, v in kwargs.items()})
-    if isinstance(result, (tuple, list)):
+    if type(result) in (tuple, list):
         return type(result)(_plain(item) for item in result)
     return _plain(result)
 
@@ -125,8 +172,8 @@ def reconstruction_report(namespace: Mapping[str, Any], encoder: LayerSpec, deco
     reconstruction_error = _student(namespace, "reconstruction_error")
     model = model_from_spec(encoder, decoder)
     error = reconstruction_error(model, torch.from_numpy(np.array(X)))
-    tracked = bool(getattr(error, "requires_grad", False))
-    return {"error": _plain(error), "requires_grad": tracked}
+    plain = _plain(error)
+    return {"error": plain, "requires_grad": _is_tensor(error) and error.requires_grad}
 
 
 # ------------------------------------------------------------ exercise 2
@@ -154,7 +201,7 @@ def train_report(namespace: Mapping[str, Any], encoder: LayerSpec, decoder: Laye
     losses = train_autoencoder(model, x, **kwargs)
     with torch.no_grad():
         output = model(x)
-    return {"losses": [_float(v) for v in losses] if losses is not None else None,
+    return {"losses": _floats(losses) if losses is not None else None,
             "encoder": describe(model.encoder), "decoder": describe(model.decoder), "output": _plain(output)}
 
 
@@ -167,7 +214,7 @@ def kl_report(namespace: Mapping[str, Any], h: np.ndarray, rho: float) -> dict[s
     ht = torch.tensor(np.array(h), requires_grad=True)
     value = kl_sparsity(ht, rho)
     report: dict[str, Any] = {"value": _float(value), "autograd": None}
-    if isinstance(value, torch.Tensor) and value.requires_grad:
+    if _is_tensor(value) and value.requires_grad:
         (grad,) = torch.autograd.grad(value, ht)
         report["autograd"] = grad.numpy()
     return report
@@ -237,7 +284,7 @@ def stack_report(namespace: Mapping[str, Any], X_train: np.ndarray, y_train: np.
     fine_tune = _student(namespace, "fine_tune")
     x, y = torch.from_numpy(np.array(X_train)), torch.from_numpy(np.array(y_train))
     stack = pretrain_stack(x, list(sizes), epochs=pretrain_epochs, lr=lr, batch_size=batch_size, seed=seed)
-    if not isinstance(stack, (list, tuple)):
+    if type(stack) not in (list, tuple):
         raise TypeError(f"pretrain_stack returned {type(stack).__name__}, expected a list of autoencoders")
     pretrained = [{"encoder": describe(ae.encoder), "decoder": describe(ae.decoder)} for ae in stack]
     untrained = describe(fine_tune(stack, x, y, n_classes, epochs=0, lr=lr, batch_size=batch_size, seed=seed))
@@ -262,7 +309,7 @@ def detector_report(namespace: Mapping[str, Any], X_train: np.ndarray, X_val: np
     fit_detector = _student(namespace, "fit_detector")
     detect = _student(namespace, "detect")
     fitted = fit_detector(_tensor(X_train), _tensor(X_val), _tensor(y_val), seed=seed)
-    if not (isinstance(fitted, (tuple, list)) and len(fitted) == 2):
+    if not (type(fitted) in (tuple, list) and len(fitted) == 2):
         raise TypeError("fit_detector should return a pair (model, threshold)")
     model, threshold = fitted
     x = _tensor(X_test)

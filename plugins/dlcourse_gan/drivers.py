@@ -105,11 +105,33 @@ def _float(value: Any, name: str) -> float:
     """A returned loss as a Python float (a one-element tensor is accepted)."""
     if value is None:
         raise TypeError(f"{name} returned None; return the loss as a Python float (loss.item())")
-    if isinstance(value, torch.Tensor):
+    if _is_tensor(value):
         if value.numel() != 1:
             raise TypeError(f"{name} returned a tensor of shape {tuple(value.shape)}; return one number")
         return float(value.detach().reshape(()))
-    return float(value)
+    if type(value) in (int, float) or type(value) in _NUMPY_SCALARS:  # exact types: float() runs __float__
+        return float(value)
+    raise _refusal(value, name)
+
+
+_NUMPY_SCALARS = frozenset(t for t in np.sctypeDict.values() if t.__module__ == "numpy")
+
+
+def _refusal(value: Any, name: str) -> TypeError:
+    """Why a returned ``value`` is not used, in words a student can act on (as ``dlcourse.checking`` says it)."""
+    kind = type(value)
+    type_name = getattr(kind, "__name__", "?")
+    plain = [base.__name__ for base in kind.__mro__[1:-1]
+             if base.__name__ in ("int", "float", "list", "tuple", "ndarray", "Tensor")]
+    if plain:
+        return TypeError(f"{name} returned an object of type {type_name}, a subclass of {plain[0]}; return a "
+                         f"plain {plain[0]} (values are compared as data, not with your class's methods)")
+    return TypeError(f"{name} returned an object of type {type_name}; expected a number or a tensor")
+
+
+def _is_tensor(value: Any) -> bool:
+    """Exactly a tensor or a parameter: a subclass may redefine ``__eq__``, ``__float__``, ..."""
+    return type(value) in (torch.Tensor, nn.Parameter)
 
 
 def _weights(module: nn.Module) -> list[np.ndarray]:
@@ -174,8 +196,10 @@ def loss_and_grads(namespace: Mapping[str, Any], name: str, *logits: np.ndarray)
     loss_fn = _student(namespace, name)
     tensors = [torch.tensor(np.asarray(l, dtype=np.float64), requires_grad=True) for l in logits]
     loss = loss_fn(*tensors)
-    if not isinstance(loss, torch.Tensor):
-        return {"is_tensor": False, "shape": [], "value": np.asarray(loss, dtype=np.float64),
+    if not _is_tensor(loss):
+        if isinstance(loss, torch.Tensor):
+            raise _refusal(loss, name)
+        return {"is_tensor": False, "shape": [], "value": np.asarray(_float(loss, name), dtype=np.float64),
                 "grads": [None] * len(tensors)}
     result = {"is_tensor": True, "shape": list(loss.shape), "value": loss.detach().to(torch.float64).numpy()}
     grads: list[np.ndarray | None] = [None] * len(tensors)
@@ -285,7 +309,10 @@ def history_of(namespace: Mapping[str, Any], name: str) -> dict[str, np.ndarray]
     for key in ("d_loss", "g_loss"):
         if key not in history:
             raise KeyError(f"the history has no key {key!r}")
-        curves[key] = np.asarray([_float(v, key) for v in history[key]], dtype=np.float64)
+        values = history[key]
+        if type(values) not in (list, tuple):
+            raise _refusal(values, f"history[{key!r}]")
+        curves[key] = np.asarray([_float(v, key) for v in values], dtype=np.float64)
     return curves
 
 

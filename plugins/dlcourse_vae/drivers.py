@@ -37,8 +37,16 @@ def _tensor(value: Any) -> Any:
     return value
 
 
+def _is_tensor(value: Any) -> bool:
+    """Exactly a tensor or a parameter, never a subclass."""
+    return type(value) in (torch.Tensor, nn.Parameter)
+
+
 def _numpy(value: Any, what: str) -> np.ndarray:
-    if not torch.is_tensor(value):
+    if not _is_tensor(value):
+        if isinstance(value, torch.Tensor):  # .numpy() would hide the subclass's own __eq__, __bool__, ...
+            raise TypeError(f"{what} is an object of type {type(value).__name__}, a subclass of Tensor; return "
+                            "a plain Tensor (values are compared as data, not with your class's methods)")
         raise TypeError(f"{what} should be a torch tensor, got {type(value).__name__}")
     return value.detach().cpu().to(torch.float64).numpy()
 
@@ -126,7 +134,7 @@ def kl_gradients(namespace: Mapping[str, Any], mu: np.ndarray, logvar: np.ndarra
     logvar_t = torch.tensor(np.asarray(logvar), dtype=torch.float64, requires_grad=True)
     kl = gaussian_kl(mu_t, logvar_t)
     result = {"differentiable": False, "grad_mu": np.zeros(mu_t.shape), "grad_logvar": np.zeros(mu_t.shape)}
-    if not (torch.is_tensor(kl) and kl.requires_grad):
+    if not (_is_tensor(kl) and kl.requires_grad):
         return result
     grads = torch.autograd.grad(kl.sum(), [mu_t, logvar_t], allow_unused=True)
     if any(grad is None for grad in grads):
@@ -177,7 +185,19 @@ def trained_history(namespace: Mapping[str, Any]) -> np.ndarray:
     history = namespace.get(HISTORY_NAME)
     if history is None:
         raise NameError(f"`{HISTORY_NAME}` is not defined: run the cell that trains the model (exercise 5)")
-    return np.asarray([float(value) for value in history], dtype=np.float64)
+    if type(history) not in (list, tuple):
+        raise TypeError(f"`{HISTORY_NAME}` should be a list of floats, got {type(history).__name__}")
+    values = []
+    for value in history:  # exact types only: float() of an object would run its __float__
+        if _is_tensor(value) and value.numel() == 1:
+            value = value.detach().item()
+        if type(value) not in (int, float) and type(value) not in _NUMPY_SCALARS:
+            raise TypeError(f"`{HISTORY_NAME}` holds an object of type {type(value).__name__}; expected floats")
+        values.append(float(value))
+    return np.asarray(values, dtype=np.float64)
+
+
+_NUMPY_SCALARS = frozenset(t for t in np.sctypeDict.values() if t.__module__ == "numpy")
 
 
 # ---------------------------------------------------------- decode, sample

@@ -16,9 +16,10 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-#: Wraps a function so that it fails on about two inputs in three, depending on their values (a hash of
-#: every numeric argument): the score of such a submission depends on exactly which inputs the hidden checks
-#: draw, and with three or more cases it almost surely loses some.
+#: Wraps a function so that it fails on about 31 inputs in 32, depending on their values (a hash of every
+#: numeric argument): the score of such a submission depends on exactly which inputs the hidden checks draw
+#: (from the course's random secret). A check may call the function on only two inputs (vae's reparameterize),
+#: so failing on two in three left the wrong copy undetected in one course in nine; now one in 1024.
 WRONG_ON_SOME_INPUTS = '''
 
 def _wrong_on_some_inputs(function):
@@ -44,7 +45,7 @@ def _wrong_on_some_inputs(function):
         crc = 0
         for value in (*args, *kwargs.values()):
             crc = _digest(value, crc)
-        if crc % 3:
+        if crc % 32:
             raise ValueError("wrong for this input")
         return function(*args, **kwargs)
 
@@ -142,8 +143,20 @@ def _by_id(notebook: NotebookNode) -> dict[str, NotebookNode]:
     return {c.metadata["nbgrader"]["grade_id"]: c for c in solution_cells(notebook)}
 
 
-def partial(source: NotebookNode, release: NotebookNode, answered: int = 2) -> NotebookNode:
-    """The release with the first ``answered`` exercises' cells taken from the solution."""
+def default_answered(notebook: NotebookNode, at_least: int = 2) -> int:
+    """How many exercises a submission answers: ``at_least``, or more if it takes more to reach one that
+    defines a function (a topic whose first exercises define only classes, such as gan)."""
+    for index, cell in enumerate(solution_cells(notebook)):
+        if defined_names(cell.source)[0]:
+            return max(at_least, index + 1)
+    raise AssertionError("no exercise defines a function")
+
+
+def partial(source: NotebookNode, release: NotebookNode, answered: int | None = None) -> NotebookNode:
+    """The release with the first ``answered`` exercises' cells taken from the solution
+    (by default :func:`default_answered`)."""
+    if answered is None:
+        answered = default_answered(source)
     notebook = copy.deepcopy(release)
     solutions = _by_id(source)
     for cell in solution_cells(notebook)[:answered]:
@@ -151,8 +164,11 @@ def partial(source: NotebookNode, release: NotebookNode, answered: int = 2) -> N
     return notebook
 
 
-def wrong_in_one_function(source: NotebookNode, release: NotebookNode, answered: int = 2) -> NotebookNode:
+def wrong_in_one_function(source: NotebookNode, release: NotebookNode, answered: int | None = None
+                          ) -> NotebookNode:
     """:func:`partial`, with the last answered exercise's first function wrong on some inputs."""
+    if answered is None:
+        answered = default_answered(source)
     notebook = partial(source, release, answered)
     for cell in reversed(solution_cells(notebook)[:answered]):
         functions, _ = defined_names(cell.source)
@@ -162,8 +178,10 @@ def wrong_in_one_function(source: NotebookNode, release: NotebookNode, answered:
     raise AssertionError("no answered exercise defines a function")
 
 
-def crashing(source: NotebookNode, release: NotebookNode, answered: int = 2) -> NotebookNode:
+def crashing(source: NotebookNode, release: NotebookNode, answered: int | None = None) -> NotebookNode:
     """:func:`partial`, then the interpreter exits after the answered exercises."""
+    if answered is None:
+        answered = default_answered(source)
     notebook = partial(source, release, answered)
     last = solution_cells(notebook)[answered - 1]
     notebook.cells.insert(notebook.cells.index(last) + 1, nbformat.v4.new_code_cell(CRASH))

@@ -32,11 +32,7 @@ from dlcourse_graders.results import Status, SubmissionResult
 
 import graded_submissions as make
 
-#: Left out until fixed: autoencoders (its drivers turn returned values into floats and arrays inside the
-#: sandbox, so an always-equal object passes the kl_sparsity minimum case and a tensor subclass a
-#: reconstruction_error case), vae (the wrong-in-one-function copy scores as much as the partial one) and gan
-#: (its first two exercises define only classes: graded_submissions finds no function to make wrong).
-TOPICS = ("perceptron", "cnn", "rnn", "optimizers", "regularisation")
+TOPICS = ("perceptron", "cnn", "rnn", "optimizers", "regularisation", "autoencoders", "vae", "gan")
 NAMES = ("ada", "bo-2", "Chloe", "d_k", "zz9")
 KINDS = {"partial": make.partial, "crashing": make.crashing, "wrong": make.wrong_in_one_function}
 TRICK_KINDS = ("always equal", "ndarray subclass", "tensor subclass", "len and bool")
