@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dlcourse.plain_data import refusal
 from dlcourse_autoencoders.models import Autoencoder
 
 LayerSpec = Sequence[Mapping[str, Any]]
@@ -42,18 +43,9 @@ def _tensor(value: Any) -> Any:
     return value
 
 
-_PLAIN_NAMES = frozenset({"int", "float", "list", "tuple", "ndarray", "Tensor"})
-
-
 def _refusal(value: Any) -> TypeError:
-    """Why ``value`` is not used, in words a student can act on (the wording of ``dlcourse.checking``)."""
-    kind = type(value)
-    name = getattr(kind, "__name__", "?")
-    plain = [base.__name__ for base in kind.__mro__[1:-1] if base.__name__ in _PLAIN_NAMES]
-    if plain:
-        return TypeError(f"returned an object of type {name}, a subclass of {plain[0]}; return a plain "
-                         f"{plain[0]} (values are compared as data, not with your class's methods)")
-    return TypeError(f"returned an object of type {name}; expected a number or a tensor")
+    """Why ``value`` is not used, in the words every check uses (:func:`dlcourse.plain_data.refusal`)."""
+    return TypeError(f"returned {refusal(value)}")
 
 
 def _is_tensor(value: Any) -> bool:

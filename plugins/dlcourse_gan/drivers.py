@@ -21,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from dlcourse.plain_data import refusal
+
 __all__ = [
     "MLP",
     "QuadraticCritic",
@@ -118,15 +120,8 @@ _NUMPY_SCALARS = frozenset(t for t in np.sctypeDict.values() if t.__module__ == 
 
 
 def _refusal(value: Any, name: str) -> TypeError:
-    """Why a returned ``value`` is not used, in words a student can act on (as ``dlcourse.checking`` says it)."""
-    kind = type(value)
-    type_name = getattr(kind, "__name__", "?")
-    plain = [base.__name__ for base in kind.__mro__[1:-1]
-             if base.__name__ in ("int", "float", "list", "tuple", "ndarray", "Tensor")]
-    if plain:
-        return TypeError(f"{name} returned an object of type {type_name}, a subclass of {plain[0]}; return a "
-                         f"plain {plain[0]} (values are compared as data, not with your class's methods)")
-    return TypeError(f"{name} returned an object of type {type_name}; expected a number or a tensor")
+    """Why a returned ``value`` is not used, in the words every check uses (:func:`dlcourse.plain_data.refusal`)."""
+    return TypeError(f"{name} returned {refusal(value)}")
 
 
 def _is_tensor(value: Any) -> bool:

@@ -182,8 +182,11 @@ class Hub:
 
 @contextlib.contextmanager
 def running_hub(env_prefix: Path, state: Path, *, instructors: list[str], students: list[str],
-                exchange: Path, course: str) -> Iterator[Hub]:
-    """Start JupyterHub from the shipped config, as root, in STATE; stop it and its servers after."""
+                exchange: Path, course: str, service_course: str | None = None) -> Iterator[Hub]:
+    """Start JupyterHub from the shipped config, as root, in STATE; stop it and its servers after.
+
+    With ``service_course`` the hub also runs ``dlcourse serve`` on that course as a managed service.
+    """
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -197,6 +200,8 @@ def running_hub(env_prefix: Path, state: Path, *, instructors: list[str], studen
         "DLCOURSE_HUB_COURSE": course,
         "DLCOURSE_HUB_STATE": str(state),
     }
+    if service_course:
+        env.update(DLCOURSE_HUB_SERVICE_COURSE=service_course, DLCOURSE_HUB_SERVICE_PORT=str(free_port()))
     env.pop("PYTHONPATH", None)
     env.pop("VIRTUAL_ENV", None)
     log = state / "jupyterhub.log"

@@ -12,6 +12,7 @@ Screenshots and the measured times land in ``test-artifacts/hub/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -32,6 +33,7 @@ from hub_support import (
     shared_environment,
     unix_accounts,
 )
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from unix_accounts import open_folder
@@ -249,6 +251,17 @@ def test_first_week_on_one_hub(browser, shared_tmp: Path, artifacts: Path) -> No
                 for number, page in enumerate(p for c in browser.contexts for p in c.pages):
                     page.screenshot(path=str(artifacts / f"failure-{number}.png"))
                 raise
+        # The next week the course grades on submit: the same hub runs `dlcourse serve`.
+        with running_hub(env_prefix, shared_tmp / "hub-state", instructors=[INSTRUCTOR],
+                         students=[ALICE, BOB], exchange=exchange, course="~/course",
+                         service_course="~/course") as hub:
+            try:
+                graded_on_submit(hub, browser, teach, alice, bob, course, artifacts, timer)
+            except Exception:
+                print("--- hub log ---\n" + hub.log_tail(200))
+                for number, page in enumerate(p for c in browser.contexts for p in c.pages):
+                    page.screenshot(path=str(artifacts / f"failure-service-{number}.png"))
+                raise
     (artifacts / "timings.json").write_text(json.dumps(timer.times, indent=2))
     print("hub first week, seconds: " + ", ".join(f"{k} {v}" for k, v in timer.times.items()))
 
@@ -376,3 +389,61 @@ def week(hub: Hub, browser, env_prefix: Path, env: dict[str, str], teach: Accoun
     assert forbidden is not None and forbidden.status == 403, forbidden and forbidden.status
     own = page.request.get(f"{hub.url}/user/{alice.name}/formgrader/")
     assert own.status in (403, 404), own.status
+
+
+def graded_on_submit(hub: Hub, browser, teach: Account, alice: Account, bob: Account, course: Path,
+                     artifacts: Path, timer: Timer) -> None:
+    """Bob submits; with no instructor command his feedback reaches his Assignment List; the
+    instructor's dashboard shows it; students get 403 there and see only their own page."""
+    for context in list(browser.contexts):
+        context.close()
+    page = log_in(browser, hub, bob)
+    assignment_list(page)
+    released = page.locator(".nbgrader-released-assignment-list, #released_assignments_list").first
+    released.locator("div, li").filter(has_text=ASSIGNMENT).first.get_by_role(
+        "button", name=re.compile("Fetch", re.IGNORECASE)).click()
+    fetched = page.locator("#fetched_assignments_list, .nbgrader-fetched-assignment-list").first
+    fetched.get_by_text(ASSIGNMENT).first.wait_for()
+    notebook_path = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    solve_with_the_reference(page, hub, bob, course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                             notebook_path)
+    page.reload()
+    page.locator("#jp-main-dock-panel").wait_for()
+    assignment_list(page)
+    fetched = page.locator("#fetched_assignments_list, .nbgrader-fetched-assignment-list").first
+    fetched.get_by_role("button", name=re.compile("^Submit$", re.IGNORECASE)).first.click()
+    submitted = time.monotonic()
+    page.locator("#submitted_assignments_list, .nbgrader-submitted-assignment-list").first \
+        .get_by_text(ASSIGNMENT).first.wait_for()
+    # No instructor command from here: the service collects, grades and releases.
+    deadline = submitted + 300
+    while True:
+        page.reload()
+        page.locator("#jp-main-dock-panel").wait_for()
+        assignment_list(page)
+        button = page.get_by_role("button", name=re.compile("Fetch Feedback", re.IGNORECASE)).first
+        button.wait_for()
+        button.click()
+        with contextlib.suppress(PlaywrightTimeout):
+            page.get_by_text(re.compile("view feedback", re.IGNORECASE)).first.wait_for(timeout=5_000)
+            break
+        assert time.monotonic() < deadline, "no feedback reached the student within 300 s of Submit"
+        time.sleep(3)
+    timer.times["submit to feedback fetched, graded on submit"] = round(time.monotonic() - submitted, 1)
+    page.screenshot(path=str(artifacts / "assignment-list-feedback-on-submit.png"))
+
+    own = page.goto(f"{hub.url}/services/dlcourse/me")
+    assert own is not None and own.status == 200, own and own.status
+    mine = page.inner_text("body")
+    assert bob.name in mine and alice.name not in mine, mine
+    refused = page.goto(f"{hub.url}/services/dlcourse/dashboard")
+    assert refused is not None and refused.status == 403, refused and refused.status
+
+    teach_page = log_in(browser, hub, teach)
+    dashboard = teach_page.goto(f"{hub.url}/services/dlcourse/dashboard/{ASSIGNMENT}")
+    assert dashboard is not None and dashboard.status == 200, dashboard and dashboard.status
+    row = teach_page.locator("tr", has_text=bob.name).first
+    row.wait_for()
+    assert re.search(r"20(\.0)?\s*/\s*20", row.inner_text()), row.inner_text()
+    assert teach_page.locator("svg").count() >= 1, "the dashboard draws its histogram on the server"
+    teach_page.screenshot(path=str(artifacts / "service-dashboard.png"), full_page=True)
