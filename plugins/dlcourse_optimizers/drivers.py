@@ -95,7 +95,8 @@ def optimizer_trajectory(
         opt.step()
         for name, tensor in tensors.items():
             history[name].append(tensor.detach().clone())
-    return {name: torch.stack(values).numpy() for name, values in history.items()}
+    # the student's optimizer may have replaced a parameter's data: exact tensors only, never .numpy() of its own
+    return {name: plain_array(torch.stack(values)) for name, values in history.items()}
 
 
 def collect_minibatches(
@@ -188,5 +189,6 @@ def train_and_predict(
     except (TypeError, ValueError) as error:
         raise TypeError(f"train_model should return a list of float losses, one per step: {error}") from None
     with torch.no_grad():
-        logits = model(torch.as_tensor(np.asarray(X_eval, dtype=np.float32))).double().numpy()
+        # train_model had the model: its output is read as an exact tensor, never with .numpy() of its own
+        logits = plain_array(model(torch.as_tensor(np.asarray(X_eval, dtype=np.float32))), np.float64)
     return {"losses": losses, "logits": logits}
