@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlcourse.plain_data import refusal
+from dlcourse.plain_data import is_tensor, not_data, plain_float
 from dlcourse_autoencoders.models import Autoencoder
 
 LayerSpec = Sequence[Mapping[str, Any]]
@@ -43,31 +43,11 @@ def _tensor(value: Any) -> Any:
     return value
 
 
-def _refusal(value: Any) -> TypeError:
-    """Why ``value`` is not used, in the words every check uses (:func:`dlcourse.plain_data.refusal`)."""
-    return TypeError(f"returned {refusal(value)}")
-
-
-def _is_tensor(value: Any) -> bool:
-    """Exactly a tensor or a parameter: a subclass may redefine ``__eq__``, ``__float__``, ..."""
-    return type(value) in (torch.Tensor, nn.Parameter)
-
-
-def _float(value: Any) -> float:
-    """A Python float from an exact int, float, NumPy scalar, or one-element tensor or array.
-
-    Types are matched exactly, never converted first: ``float()`` of a
-    student's object would run its ``__float__``.
-    """
-    if type(value) in (int, float) or type(value) in _numpy_scalars():
-        return float(value)
-    if _is_tensor(value) or type(value) is np.ndarray:
-        array = _plain(value)
-        if array.size != 1:
-            raise TypeError(f"returned a {type(value).__name__} of shape {tuple(array.shape)}; expected a "
-                            "single number")
-        return float(array.reshape(-1)[0])
-    raise _refusal(value)
+# Exact types only, never converted first (float() of a student's object would run its __float__):
+# the helpers every driver shares.
+_refusal = not_data
+_is_tensor = is_tensor
+_float = plain_float
 
 
 def _floats(values: Any) -> list[float]:
@@ -77,10 +57,6 @@ def _floats(values: Any) -> list[float]:
     if type(values) not in (list, tuple):
         raise _refusal(values)
     return [_float(v) for v in values]
-
-
-def _numpy_scalars() -> frozenset[type]:
-    return frozenset(t for t in np.sctypeDict.values() if t.__module__ == "numpy")
 
 
 def _plain(value: Any) -> Any:

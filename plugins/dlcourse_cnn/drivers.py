@@ -15,6 +15,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from dlcourse.plain_data import is_tensor, not_data, plain_array
+
 
 def _student(namespace: Mapping[str, Any], name: str) -> Callable[..., Any]:
     function = namespace.get(name)
@@ -42,8 +44,8 @@ def conv_speedup(namespace: Mapping[str, Any], x: np.ndarray, w: np.ndarray, b: 
     """
     conv2d = _student(namespace, "conv2d")
     conv2d_fast = _student(namespace, "conv2d_fast")
-    fast_out = np.asarray(conv2d_fast(x, w, b, stride=stride, padding=padding), dtype=np.float64)
-    naive_out = np.asarray(conv2d(x, w, b, stride=stride, padding=padding), dtype=np.float64)
+    fast_out = plain_array(conv2d_fast(x, w, b, stride=stride, padding=padding), np.float64)
+    naive_out = plain_array(conv2d(x, w, b, stride=stride, padding=padding), np.float64)
     same_shape = fast_out.shape == naive_out.shape
     difference = float(np.max(np.abs(fast_out - naive_out))) if same_shape else float("inf")
     fast = _best_time(lambda: conv2d_fast(x, w, b, stride=stride, padding=padding), repeats)
@@ -74,6 +76,8 @@ def lenet_report(namespace: Mapping[str, Any], x: np.ndarray, n_classes: int | N
     shapes = [list(p.shape) for p in model.parameters()]
     with torch.no_grad():
         output = model(torch.as_tensor(np.asarray(x, dtype=np.float32)))
+    if not is_tensor(output):  # exact tensors only: a subclass could redefine shape
+        raise TypeError(f"LeNet {not_data(output)}")
     return {"parameter_shapes": shapes, "n_parameters": int(sum(p.numel() for p in model.parameters())),
             "output_shape": list(output.shape)}
 
@@ -93,7 +97,7 @@ def lenet_forward(namespace: Mapping[str, Any], params: Sequence[np.ndarray], x:
                 raise ValueError(f"parameter {index} has shape {tuple(param.shape)}, "
                                  f"expected {tuple(value.shape)}")
             param.copy_(value)
-        return model(torch.as_tensor(np.asarray(x, dtype=np.float64))).numpy()
+        return plain_array(model(torch.as_tensor(np.asarray(x, dtype=np.float64))))
 
 
 def digits_report(namespace: Mapping[str, Any], X: np.ndarray) -> dict[str, Any]:
@@ -108,7 +112,5 @@ def digits_report(namespace: Mapping[str, Any], X: np.ndarray) -> dict[str, Any]
     if not isinstance(model, torch.nn.Module):
         raise NameError("`digits_model` is not a trained torch.nn.Module: run the training cell")
     predict = _student(namespace, "predict")
-    labels = predict(model, np.asarray(X, dtype=np.float32))
-    if isinstance(labels, torch.Tensor):
-        labels = labels.detach().cpu().numpy()
-    return {"labels": np.asarray(labels), "layers": [type(m).__name__ for m in model.modules()]}
+    labels = plain_array(predict(model, np.asarray(X, dtype=np.float32)))
+    return {"labels": labels, "layers": [type(m).__name__ for m in model.modules()]}

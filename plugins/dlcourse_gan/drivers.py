@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from dlcourse.plain_data import refusal
+from dlcourse.plain_data import is_number, is_tensor, refusal
 
 __all__ = [
     "MLP",
@@ -111,12 +111,9 @@ def _float(value: Any, name: str) -> float:
         if value.numel() != 1:
             raise TypeError(f"{name} returned a tensor of shape {tuple(value.shape)}; return one number")
         return float(value.detach().reshape(()))
-    if type(value) in (int, float) or type(value) in _NUMPY_SCALARS:  # exact types: float() runs __float__
+    if is_number(value):  # exact types: float() runs __float__
         return float(value)
     raise _refusal(value, name)
-
-
-_NUMPY_SCALARS = frozenset(t for t in np.sctypeDict.values() if t.__module__ == "numpy")
 
 
 def _refusal(value: Any, name: str) -> TypeError:
@@ -124,9 +121,7 @@ def _refusal(value: Any, name: str) -> TypeError:
     return TypeError(f"{name} returned {refusal(value)}")
 
 
-def _is_tensor(value: Any) -> bool:
-    """Exactly a tensor or a parameter: a subclass may redefine ``__eq__``, ``__float__``, ..."""
-    return type(value) in (torch.Tensor, nn.Parameter)
+_is_tensor = is_tensor  # exactly a tensor or a parameter: a subclass may redefine ``__eq__``, ``__float__``, ...
 
 
 def _weights(module: nn.Module) -> list[np.ndarray]:

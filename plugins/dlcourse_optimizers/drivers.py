@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from dlcourse.plain_data import plain_array, plain_float
 from dlcourse_optimizers.models import make_mlp
 from dlcourse_optimizers.problems import PROBLEMS
 
@@ -94,7 +95,8 @@ def optimizer_trajectory(
         opt.step()
         for name, tensor in tensors.items():
             history[name].append(tensor.detach().clone())
-    return {name: torch.stack(values).numpy() for name, values in history.items()}
+    # the student's optimizer may have replaced a parameter's data: exact tensors only, never .numpy() of its own
+    return {name: plain_array(torch.stack(values)) for name, values in history.items()}
 
 
 def collect_minibatches(
@@ -130,13 +132,12 @@ def collect_minibatches(
 def schedule_values(namespace: Mapping[str, Any], steps: int, kwargs: Mapping[str, Any]) -> np.ndarray:
     """``warmup_cosine_lr(t, **kwargs)`` for t = 0 .. steps - 1, as a float64 array."""
     schedule = _student(namespace, "warmup_cosine_lr")
-    return np.asarray([float(schedule(t, **dict(kwargs))) for t in range(int(steps))], dtype=np.float64)
+    return np.asarray([plain_float(schedule(t, **dict(kwargs))) for t in range(int(steps))], dtype=np.float64)
 
 
 def _array(value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
+    """An exact tensor or array (or list of numbers) as an array; anything else is refused, not converted."""
+    return plain_array(value)
 
 
 def train_and_predict(
@@ -182,10 +183,12 @@ def train_and_predict(
                                  seed=int(seed), lr_schedule=lr_schedule)
     finally:
         np.random.set_state(numpy_state)
-    try:
-        losses = np.asarray([float(value) for value in losses], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError("train_model should return a list of float losses, one per step") from None
+    try:  # exact types only: float() of a student's object would run its __float__
+        items = losses if type(losses) in (list, tuple) else list(plain_array(losses))
+        losses = np.asarray([plain_float(value) for value in items], dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"train_model should return a list of float losses, one per step: {error}") from None
     with torch.no_grad():
-        logits = model(torch.as_tensor(np.asarray(X_eval, dtype=np.float32))).double().numpy()
+        # train_model had the model: its output is read as an exact tensor, never with .numpy() of its own
+        logits = plain_array(model(torch.as_tensor(np.asarray(X_eval, dtype=np.float32))), np.float64)
     return {"losses": losses, "logits": logits}

@@ -13,6 +13,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from dlcourse.plain_data import plain_array
+
 
 def _student(namespace: Mapping[str, Any], name: str) -> Callable[..., Any]:
     function = namespace.get(name)
@@ -25,7 +27,7 @@ def sigmoid_strict(namespace: Mapping[str, Any], z: np.ndarray) -> np.ndarray:
     """Call ``sigmoid(z)`` with floating point overflow turned into an error."""
     sigmoid = _student(namespace, "sigmoid")
     with np.errstate(over="raise", invalid="raise"):
-        return np.asarray(sigmoid(z), dtype=np.float64)
+        return plain_array(sigmoid(z), np.float64)
 
 
 def mlp_forward_probs(namespace: Mapping[str, Any], params: dict, X: np.ndarray) -> np.ndarray:
@@ -33,7 +35,7 @@ def mlp_forward_probs(namespace: Mapping[str, Any], params: dict, X: np.ndarray)
     mlp_forward = _student(namespace, "mlp_forward")
     result = mlp_forward(params, X)
     probs = result[0] if isinstance(result, tuple) else result
-    return np.asarray(probs, dtype=np.float64)
+    return plain_array(probs, np.float64)
 
 
 def mlp_backward_grads(namespace: Mapping[str, Any], params: dict, X: np.ndarray, y: np.ndarray) -> dict:
@@ -44,7 +46,7 @@ def mlp_backward_grads(namespace: Mapping[str, Any], params: dict, X: np.ndarray
     grads = mlp_backward(params, cache, y)
     if not isinstance(grads, Mapping):
         raise TypeError(f"mlp_backward returned {type(grads).__name__}, expected a dict")
-    return {str(key): np.asarray(value, dtype=np.float64) for key, value in grads.items()}
+    return {str(key): plain_array(value, np.float64) for key, value in grads.items()}
 
 
 def _function(kind: str, data: Mapping[str, np.ndarray]) -> Callable[[np.ndarray], float]:
@@ -70,4 +72,4 @@ def numgrad_of(
     f = _function(kind, data)
     x = np.array(x, dtype=np.float64)
     grad = numerical_gradient(f, x) if h is None else numerical_gradient(f, x, h=h)
-    return np.asarray(grad, dtype=np.float64), x
+    return plain_array(grad, np.float64), x

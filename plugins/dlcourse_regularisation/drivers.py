@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.plain_data import plain_array, plain_float
+
 
 def _student(namespace: Mapping[str, Any], name: str) -> Callable[..., Any]:
     function = namespace.get(name)
@@ -31,9 +33,8 @@ def _value(namespace: Mapping[str, Any], name: str, hint: str) -> Any:
 
 
 def _array(value: Any) -> np.ndarray:
-    if hasattr(value, "detach"):  # a tensor
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
+    """An exact array, tensor, number or list of them as float64; anything else is refused, not converted."""
+    return plain_array(value, np.float64)
 
 
 # ------------------------------------------------------------- weight decay
@@ -156,8 +157,8 @@ def early_stopping_run(namespace: Mapping[str, Any], curve: np.ndarray, patience
         raise TypeError("best_params should be a dict with the keys of the params given to step")
     return {
         "stopped_at": stopped_at,
-        "best_epoch": int(stopper.best_epoch),
-        "best_loss": float(stopper.best_loss),
+        "best_epoch": int(plain_float(stopper.best_epoch)),
+        "best_loss": plain_float(stopper.best_loss),
         "best_W": _array(best["W"]),
         "best_b": _array(best["b"]),
     }
@@ -203,8 +204,8 @@ def predict_twice(namespace: Mapping[str, Any], X: np.ndarray, model_name: str =
     model = _value(namespace, model_name, _TRAIN_HINT)
     if hasattr(model, "train"):
         model.train()
-    first = np.asarray(predict(model, np.array(X, dtype=np.float32)))
-    second = np.asarray(predict(model, np.array(X, dtype=np.float32)))
+    first = plain_array(predict(model, np.array(X, dtype=np.float32)))
+    second = plain_array(predict(model, np.array(X, dtype=np.float32)))
     return {"labels": first, "labels_again": second}
 
 
@@ -220,4 +221,4 @@ def model_logits(namespace: Mapping[str, Any], X: np.ndarray, model_name: str = 
     model.eval()
     with torch.no_grad():
         logits = model(torch.as_tensor(np.array(X, dtype=np.float32)))
-    return {"logits": _array(logits), "val_loss": _array(list(history["val_loss"]))}
+    return {"logits": _array(logits), "val_loss": _array(history["val_loss"])}

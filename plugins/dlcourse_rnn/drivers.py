@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.plain_data import is_tensor, not_data, plain_array, plain_float
+
 #: Trained models a check may query, by the name the notebook gives them.
 TRAINED_MODELS = ("forecaster", "adder")
 
@@ -31,7 +33,7 @@ def rnn_forward_states(namespace: Mapping[str, Any], x: np.ndarray, h0: np.ndarr
     """Return only the hidden states of ``rnn_forward(x, h0, params)`` (the cache stays here)."""
     result = _student(namespace, "rnn_forward")(x, h0, params)
     hs = result[0] if isinstance(result, tuple) else result
-    return np.asarray(hs, dtype=np.float64)
+    return plain_array(hs, np.float64)
 
 
 def rnn_backward_grads(namespace: Mapping[str, Any], x: np.ndarray, h0: np.ndarray, params: dict,
@@ -41,7 +43,7 @@ def rnn_backward_grads(namespace: Mapping[str, Any], x: np.ndarray, h0: np.ndarr
     grads = _student(namespace, "rnn_backward")(dhs, cache)
     if not isinstance(grads, Mapping):
         raise TypeError(f"rnn_backward returned {type(grads).__name__}, expected a dict")
-    return {str(key): np.asarray(value, dtype=np.float64) for key, value in grads.items()}
+    return {str(key): plain_array(value, np.float64) for key, value in grads.items()}
 
 
 def clip_and_keep_input(namespace: Mapping[str, Any], grads: dict, max_norm: float) -> tuple:
@@ -52,9 +54,9 @@ def clip_and_keep_input(namespace: Mapping[str, Any], grads: dict, max_norm: flo
     clipped, total = result
     if not isinstance(clipped, Mapping):
         raise TypeError(f"clip_grad_norm returned {type(clipped).__name__} as clipped, expected a dict")
-    clipped = {str(key): np.asarray(value, dtype=np.float64) for key, value in clipped.items()}
-    after = {str(key): np.asarray(value, dtype=np.float64) for key, value in grads.items()}
-    return clipped, float(np.asarray(total, dtype=np.float64).reshape(())), after
+    clipped = {str(key): plain_array(value, np.float64) for key, value in clipped.items()}
+    after = {str(key): plain_array(value, np.float64) for key, value in grads.items()}
+    return clipped, plain_float(total), after
 
 
 def describe_regressor(namespace: Mapping[str, Any], input_size: int, hidden_size: int, cell: str,
@@ -78,13 +80,16 @@ def describe_regressor(namespace: Mapping[str, Any], input_size: int, hidden_siz
         raise TypeError("SequenceRegressor should be a subclass of nn.Module")
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32)).requires_grad_(True)
     batch = model(xt)
+    if not is_tensor(batch):  # exact tensors only: a subclass could redefine numpy(), sum(), ...
+        raise TypeError(f"SequenceRegressor {not_data(batch)}")
     try:  # an exact zero means the first step cannot influence the output
         (grad,) = torch.autograd.grad(batch.sum(), xt, allow_unused=True)
         first_step = 0.0 if grad is None else float(grad[:, 0].double().norm())
     except RuntimeError:  # the output does not depend on x at all
         first_step = 0.0
     with torch.no_grad():
-        single = [model(xt[n:n + 1].detach()).reshape(-1) for n in range(xt.shape[0])]
+        single = [torch.as_tensor(plain_array(model(xt[n:n + 1].detach()))).reshape(-1)
+                  for n in range(xt.shape[0])]
     return {
         "batch": batch.detach().double().numpy(),
         "single": torch.cat(single).double().numpy() if single else np.zeros(0),
@@ -101,4 +106,4 @@ def predict_with(namespace: Mapping[str, Any], model_name: str, X: np.ndarray) -
     if model_name not in namespace:
         raise NameError(f"`{model_name}` is not defined: run the cell that trains it")
     predict = _student(namespace, "predict")
-    return np.asarray(predict(namespace[model_name], np.asarray(X, dtype=np.float32)), dtype=np.float64)
+    return plain_array(predict(namespace[model_name], np.asarray(X, dtype=np.float32)), np.float64)

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from dlcourse.plain_data import is_number, is_tensor
+
 #: Names the assignment gives to the trained model and its loss history.
 MODEL_NAME = "vae"
 HISTORY_NAME = "history"
@@ -37,9 +39,7 @@ def _tensor(value: Any) -> Any:
     return value
 
 
-def _is_tensor(value: Any) -> bool:
-    """Exactly a tensor or a parameter, never a subclass."""
-    return type(value) in (torch.Tensor, nn.Parameter)
+_is_tensor = is_tensor  # exactly a tensor or a parameter, never a subclass
 
 
 def _numpy(value: Any, what: str) -> np.ndarray:
@@ -191,13 +191,11 @@ def trained_history(namespace: Mapping[str, Any]) -> np.ndarray:
     for value in history:  # exact types only: float() of an object would run its __float__
         if _is_tensor(value) and value.numel() == 1:
             value = value.detach().item()
-        if type(value) not in (int, float) and type(value) not in _NUMPY_SCALARS:
+        if not is_number(value):
             raise TypeError(f"`{HISTORY_NAME}` holds an object of type {type(value).__name__}; expected floats")
         values.append(float(value))
     return np.asarray(values, dtype=np.float64)
 
-
-_NUMPY_SCALARS = frozenset(t for t in np.sctypeDict.values() if t.__module__ == "numpy")
 
 
 # ---------------------------------------------------------- decode, sample
