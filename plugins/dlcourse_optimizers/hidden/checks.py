@@ -601,8 +601,10 @@ def check_train(student: Student, rng: np.random.Generator) -> Iterable[CaseResu
     if error_one or error_three or error_still:
         yield case_failed(label, error_one or error_three or error_still, 1.0)
     elif np.allclose(one[1], still[1], atol=1e-7, rtol=1e-7):
-        yield case_failed(label, "one epoch at lr > 0 left the model unchanged: call optimizer.step() "
-                                 "at every batch", 1.0)
+        # Either the model never moves or the schedule is ignored: both runs end alike, and either is wrong.
+        yield case_failed(label, "an epoch at lr > 0 and an epoch whose schedule is all zeros ended alike: "
+                                 "call optimizer.step() at every batch, after setting every group's lr to "
+                                 "lr_schedule(t) before step t", 1.0)
     else:
         same = np.allclose(one[1], three[1], atol=1e-5, rtol=1e-5)
         yield case_verdict(same, label, "ends where one epoch without a schedule ends",
