@@ -17,20 +17,12 @@ that the pages never lock or create the engine's database.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from dlcourse.coursedir import Course
 
-SERVICE_DIR = Path(".dlcourse") / "service"
 STATES = ("queued", "grading", "graded", "feedback_released", "rate_limited", "failed")
-
-
-def service_dir(course: Course) -> Path:
-    """``COURSE/.dlcourse/service``: the engine's state, requests and the web token."""
-    return course.root / SERVICE_DIR
 
 
 @dataclass(frozen=True)
@@ -50,31 +42,15 @@ class StateRow:
 
 def read_states(course: Course, *, assignment: str | None = None, student: str | None = None) -> list[StateRow]:
     """Rows of the state table, newest submission first; none while the engine has not made it."""
-    path = service_dir(course) / "state.db"
-    if not path.is_file():
+    from dlcourse_graders.service.state import all_submissions, state_path, submitted_order
+
+    if not state_path(course).is_file():
         return []
-    clauses, params = [], []
-    if assignment is not None:
-        clauses.append("assignment = ?")
-        params.append(assignment)
-    if student is not None:
-        clauses.append("student = ?")
-        params.append(student)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    query = ("SELECT assignment, student, submitted_at, state, updated_at, retry_after, score, max_score, message "
-             f"FROM submissions {where} ORDER BY submitted_at DESC, assignment, student")
-    # mode=ro: never create or write the engine's database; the timeout waits out its writes
-    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
-    try:
-        try:
-            rows = connection.execute(query, params).fetchall()
-        except sqlite3.OperationalError as error:
-            if "no such table" in str(error):  # the engine created the file but not yet its table
-                return []
-            raise
-    finally:
-        connection.close()
-    return [StateRow(*row[:8], message=row[8] or "") for row in rows]
+    rows = [StateRow(**{name: row[name] for name in StateRow.__dataclass_fields__} | {"message": row["message"] or ""})
+            for row in all_submissions(course, assignment, student)]
+    rows.sort(key=lambda row: (row.assignment, row.student))
+    rows.sort(key=lambda row: submitted_order(row.submitted_at), reverse=True)
+    return rows
 
 
 def latest_per_student(rows: list[StateRow]) -> dict[tuple[str, str], StateRow]:

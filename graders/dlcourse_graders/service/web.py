@@ -50,6 +50,7 @@ import tornado.web
 from dlcourse.coursedir import Course
 from dlcourse_graders import servicedata
 from dlcourse_graders.service import plots
+from dlcourse_graders.service.state import requests_dir, service_dir
 
 log = logging.getLogger("dlcourse.serve.web")
 
@@ -75,7 +76,7 @@ def default_instructors() -> set[str]:
 
 
 def tokens_path(course: Course) -> Path:
-    return servicedata.service_dir(course) / TOKENS_FILE
+    return service_dir(course) / TOKENS_FILE
 
 
 def ensure_token(course: Course, name: str | None = None) -> Path:
@@ -121,7 +122,7 @@ def cookie_user(handler: tornado.web.RequestHandler) -> str | None:
 # ------------------------------------------------------------- requests
 def write_request(course: Course, action: str, assignment: str, student: str | None) -> Path:
     """Write one request for the engine, atomically (it never reads a half-written file)."""
-    folder = servicedata.service_dir(course) / "requests"
+    folder = requests_dir(course)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:12]}.json"
     # the temporary name does not end in .json, so the engine skips it until os.replace
