@@ -37,8 +37,6 @@ import logging
 import os
 import secrets
 import threading
-import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -50,7 +48,8 @@ import tornado.web
 from dlcourse.coursedir import Course
 from dlcourse_graders import servicedata
 from dlcourse_graders.service import plots
-from dlcourse_graders.service.state import requests_dir, service_dir
+from dlcourse_graders.service.requests import write_request
+from dlcourse_graders.service.state import service_dir
 
 log = logging.getLogger("dlcourse.serve.web")
 
@@ -120,19 +119,6 @@ def cookie_user(handler: tornado.web.RequestHandler) -> str | None:
 
 
 # ------------------------------------------------------------- requests
-def write_request(course: Course, action: str, assignment: str, student: str | None) -> Path:
-    """Write one request for the engine, atomically (it never reads a half-written file)."""
-    folder = requests_dir(course)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:12]}.json"
-    # the temporary name does not end in .json, so the engine skips it until os.replace
-    temporary = folder / f".{name}.tmp"
-    temporary.write_text(json.dumps({"action": action, "assignment": assignment, "student": student}))
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, folder / name)
-    return folder / name
-
-
 # ------------------------------------------------------------- handlers
 class BaseHandler(tornado.web.RequestHandler):
     """Identity, access rules and page rendering shared by every page."""
