@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import getpass
 import hmac
-import json
 import logging
 import os
 import secrets
