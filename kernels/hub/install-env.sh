@@ -32,7 +32,7 @@ umask 022
 "$python" -m venv "$prefix"
 "$prefix/bin/python" -m pip install --quiet --upgrade pip
 "$prefix/bin/python" -m pip install --quiet "$torch_pin"
-"$prefix/bin/python" -m pip install --quiet -c "$repo/constraints.txt" "$repo" "jupyterhub>=5"
+"$prefix/bin/python" -m pip install --quiet -c "$repo/constraints.txt" "$repo[hub]"
 mkdir -p "$prefix/etc"
 cp -R "$repo/kernels/hub/etc/." "$prefix/etc/"
 chmod -R a+rX "$prefix"
