@@ -8,7 +8,10 @@ that course with each method, side by side in one run. It checks that the
 scores agree, prints each method's time and the ratios, and the fixed
 overhead per submission of dlcourse (grading time minus the time spent
 running the notebook's own cells and its checks), read from the
-per-submission logs.
+per-submission logs, with the allow-list (bubblewrap) sandbox and, side by
+side, with the weaker sandbox that has no filesystem allow list
+(``--weak-sandbox`` with bwrap switched off): the difference is what the
+allow list costs.
 
 The machine's speed can drift during a run (shared hosts): ``--rounds N``
 times each dlcourse method N times, reversing the order every other round,
@@ -37,6 +40,7 @@ from dlcourse.coursedir import Course, init_course
 from dlcourse.nbgrader_ops import generate_assignment, tool_env
 from dlcourse_graders.autograde_guard import STOCK_AUTOGRADE
 from dlcourse_graders.gradebook import open_gradebook
+from dlcourse_graders.sandbox_fs import BWRAP_SETTING
 from dlcourse_graders.simulate import simulate_class
 
 KINDS = ("perfect", "partial", "crasher")
@@ -143,6 +147,10 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument("--skip-nbgrader", action="store_true", help="leave out stock nbgrader (slowest)")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="local pool size (1 measures the fixed overhead without workers competing for cores)")
+    parser.add_argument("--skip-weak", action="store_true",
+                        help="leave out the weaker sandbox (no bwrap) that shows what the allow list costs")
     parser.add_argument("--rounds", type=int, default=1, metavar="N",
                         help="time each dlcourse method N times, alternating the order, and keep the best")
     parser.add_argument("--extra-compute", type=float, default=0.0, metavar="SECONDS",
@@ -164,13 +172,16 @@ def main() -> int:
             seconds = timed([sys.executable, "-m", "nbgrader", "autograde", args.topic, "--force", STOCK_AUTOGRADE],
                             course.root, env, must_succeed=False)
             rows.append(("stock nbgrader autograde", seconds, scores(course, args.topic)))
-        methods = [f"dlcourse grade, local pool ({os.cpu_count()} workers)"]
+        local = f"dlcourse grade, local pool ({args.workers} workers)"
+        pool = ["--workers", str(args.workers)]
+        weak = "dlcourse grade, local, weaker sandbox"
+        methods = [local] + ([] if args.skip_weak else [weak])
         if not args.skip_dask:
             methods += ["dlcourse grade, Dask 1 worker", "dlcourse grade, Dask 2 workers"]
         times: dict[str, list[float]] = {name: [] for name in methods}
         scored: dict[str, dict[str, float | None]] = {}
         unstable: list[str] = []
-        local_overheads: list[float] = []
+        local_overheads: dict[str, list[float]] = {name: [] for name in methods if "local" in name}
         for round_ in range(args.rounds):
             # every other round in reverse order, so that a machine getting slower or faster favours no method
             for name in methods if round_ % 2 == 0 else methods[::-1]:
@@ -183,9 +194,13 @@ def main() -> int:
                                         env)
                     finally:
                         cluster.close()
+                elif name == weak:
+                    seconds = timed([*dlcourse, str(course.root), *pool, "--weak-sandbox"], course.root,
+                                    {**env, BWRAP_SETTING: ""})
+                    local_overheads[name] += overheads(course, args.topic)
                 else:
-                    seconds = timed([*dlcourse, str(course.root)], course.root, env)
-                    local_overheads += overheads(course, args.topic)
+                    seconds = timed([*dlcourse, str(course.root), *pool], course.root, env)
+                    local_overheads[name] += overheads(course, args.topic)
                 times[name].append(seconds)
                 result = scores(course, args.topic)
                 if scored.setdefault(name, result) != result:
@@ -205,8 +220,10 @@ def main() -> int:
             print(f"dlcourse times are the best of {args.rounds} rounds in alternating order; all rounds: "
                   + "; ".join(f"{name.removeprefix('dlcourse grade, ')} "
                               + ", ".join(f"{t:.1f}" for t in times[name]) for name in methods))
-        print(f"dlcourse fixed overhead per submission: median {statistics.median(local_overheads):.3f} s, "
-              f"max {max(local_overheads):.3f} s (grading time minus the notebook's cells and its checks)")
+        for name, found in local_overheads.items():
+            print(f"fixed overhead per submission, {name.removeprefix('dlcourse grade, ')}: median "
+                  f"{statistics.median(found):.3f} s, max {max(found):.3f} s "
+                  "(grading time minus the notebook's cells and its checks)")
         agree = not unstable
         for run in unstable:
             print(f"{run}: scores differ from this method's first round")
