@@ -5,7 +5,13 @@
 Latency: a service runs on a scratch course with a local exchange; a student
 submits with ``nbgrader submit`` and the clock stops when ``nbgrader
 fetch_feedback`` brings the feedback page home (each round a new student, the
-reference solution). Burst: N students submit (cycling perfect, partly wrong,
+reference solution). The figure that counts is from the submission's
+timestamp (nbgrader writes it as the submission starts) to feedback
+*fetchable* (released to the exchange): the Assignment List's Submit and
+Fetch Feedback buttons run in the student's already-running Jupyter server,
+so the start-up of the two command-line processes (seconds each on a busy
+machine), printed separately, is not part of what a student waits for in the
+hub. Burst: N students submit (cycling perfect, partly wrong,
 crashing) while no service runs; then an identical copy of course and exchange
 is handled both ways, timed from start to all feedback released:
 ``dlcourse serve`` (started cold, pool start-up included) and
@@ -94,13 +100,17 @@ def latency(root: Path, topic: str, rounds: int, workers: int) -> list[float]:
             person = student(root, f"lat{index}", exchange, topic, solution)
             started = time.monotonic()
             person.run("submit", topic)
+            submitted = time.monotonic()
             wait_for(lambda: released_count(course) == index + 1, 300, log.read_text, every=0.05)
+            fetchable = time.monotonic()
             pages = person.feedback_pages(topic)
             assert pages, "no feedback page fetched"
-            seconds.append(time.monotonic() - started)
-            print(f"  latency round {index + 1}: {seconds[-1]:.1f} s submit to fetched page; "
-                  f"{service_seconds(course, person.name):.1f} s of it in the service "
-                  "(submission's timestamp to feedback released)", flush=True)
+            fetched = time.monotonic()
+            seconds.append(service_seconds(course, person.name))
+            print(f"  latency round {index + 1}: {seconds[-1]:.1f} s from the submission's timestamp to feedback "
+                  f"fetchable; with the command-line processes: `nbgrader submit` {submitted - started:.1f} s, "
+                  f"submit start to fetchable {fetchable - started:.1f} s, `nbgrader fetch_feedback` "
+                  f"{fetched - fetchable:.1f} s", flush=True)
     finally:
         service.stop()
     return seconds
@@ -155,7 +165,8 @@ def main() -> int:
         root = Path(scratch)
         print(f"submit-to-feedback latency ({args.topic}, {args.workers} workers):", flush=True)
         seconds = latency(root / "latency", args.topic, args.latency_rounds, args.workers)
-        print(f"latency: best {min(seconds):.1f} s, worst {max(seconds):.1f} s over {len(seconds)} round(s)")
+        print(f"latency, submit to feedback fetchable: best {min(seconds):.1f} s, worst {max(seconds):.1f} s "
+              f"over {len(seconds)} round(s)")
         if args.burst:
             served, graded = burst(root / "burst", args.topic, args.burst, args.workers)
             print(f"burst of {args.burst} submissions, start to all feedback released:")

@@ -46,6 +46,14 @@ def graded_events(course: Course) -> Counter:
     return Counter((e["student"], e["submitted_at"]) for e in history(course) if e["state"] == "graded")
 
 
+def set_due_date(course: Course, assignment: str, due: dt.datetime) -> None:
+    """The instructor sets the due date in the gradebook (what formgrader's Manage Assignments edits)."""
+    from dlcourse_graders.gradebook import open_gradebook
+
+    with open_gradebook(course) as gradebook:
+        gradebook.update_or_create_assignment(assignment, duedate=due.replace(tzinfo=None))
+
+
 def test_serve_releases_by_policy_limits_and_survives_restarts(tmp_path, toy_env):
     course, exchange = released_course(tmp_path)
     source = course.source_dir("toy") / "toy.ipynb"
@@ -129,15 +137,39 @@ def test_serve_releases_by_policy_limits_and_survives_restarts(tmp_path, toy_env
         assert state_of(course, "bob", 0) == "graded"
     finally:
         assert service.stop() == 0
+
+    # after_due: graded at once, released by itself once the gradebook's due date has passed
+    configure(course, feedback_policy={"toy": "after_due"})
+    set_due_date(course, "toy", dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    service = Service(course, toy_env, log, "--workers", "1")
+    carol = Student(tmp_path, "carol", "toycourse", exchange, toy_env)
+    try:
+        carol.run("fetch_assignment", "toy")
+        carol.answer("toy", source, BOTH)
+        carol.run("submit", "toy")
+        wait_for(lambda: state_of(course, "carol", 0) == "graded", FEEDBACK_BOUND, log.read_text)
+        time.sleep(2)  # several loops before the due date: nothing goes out
+        assert state_of(course, "carol", 0) == "graded" and carol.feedback_pages("toy") == []
+        set_due_date(course, "toy", dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
+        wait_for(lambda: state_of(course, "carol", 0) == "feedback_released", FEEDBACK_BOUND, log.read_text)
+        assert [e["cause"] for e in history(course, "toy", "carol")][-1] == "after_due"
+        pages = carol.feedback_pages("toy")
+        assert len(pages) == 1 and "toy (Score: 5.0 / 5.0)" in pages[0].read_text()
+        # bob's regrade, held under the manual policy, goes out with the rest once the assignment is due
+        wait_for(lambda: state_of(course, "bob", 0) == "feedback_released", FEEDBACK_BOUND, log.read_text)
+    finally:
+        assert service.stop() == 0
     assert graded_events(course) == Counter({("alice", r["submitted_at"]): 1 for r in rows_of(course, "alice")}
-                                            | {("bob", rows_of(course, "bob")[0]["submitted_at"]): 2})
+                                            | {("bob", rows_of(course, "bob")[0]["submitted_at"]): 2}
+                                            | {("carol", rows_of(course, "carol")[0]["submitted_at"]): 1})
     assert "Traceback" not in log.read_text(), log.read_text()
 
 
 def test_sigkill_during_a_burst_grades_each_submission_exactly_once(tmp_path, toy_env):
     course, exchange = released_course(tmp_path)
     source = course.source_dir("toy") / "toy.ipynb"
-    configure(course, default_policy="immediate", poll_seconds=0.5)
+    # rounds of two: the burst of five is graded in three rounds, feedback going out after each
+    configure(course, default_policy="immediate", poll_seconds=0.5, batch_size=2)
     students = [Student(tmp_path, f"s{i}", "toycourse", exchange, toy_env) for i in range(5)]
     for student, fetch in [(s, s.nbgrader("fetch_assignment", "toy")) for s in students]:
         finish(fetch)
@@ -164,6 +196,10 @@ def test_sigkill_during_a_burst_grades_each_submission_exactly_once(tmp_path, to
     assert graded_events(course) == Counter({(r["student"], r["submitted_at"]): 1 for r in rows})
     scores = {r["student"]: r["score"] for r in rows}
     assert scores == {s.name: 5.0 if int(s.name[1:]) % 2 else 2.0 for s in students}
+    # early submitters did not wait for the whole burst: feedback went out before the last round began
+    states = [e["state"] for e in history(course)]
+    last_round = len(states) - 1 - states[::-1].index("grading")
+    assert "feedback_released" in states[:last_round], states
     for student in (students[0], students[-1]):  # nbgrader's fetch_feedback finds it
         pages = student.feedback_pages("toy")
         assert len(pages) == 1 and f"Score: {scores[student.name]:.1f} / 5.0" in pages[0].read_text()

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -261,6 +262,7 @@ def test_first_week_on_one_hub(browser, shared_tmp: Path, artifacts: Path) -> No
                          service_course="~/course") as hub:
             try:
                 graded_on_submit(hub, browser, teach, alice, bob, course, artifacts, timer)
+                sigkill_during_a_burst(hub, browser, alice, bob, course, timer)
             except Exception:
                 print("--- hub log ---\n" + hub.log_tail(200))
                 for number, page in enumerate(p for c in browser.contexts for p in c.pages):
@@ -451,3 +453,49 @@ def graded_on_submit(hub: Hub, browser, teach: Account, alice: Account, bob: Acc
     assert re.search(r"20(\.0)?\s*/\s*20", row.inner_text()), row.inner_text()
     assert teach_page.locator("svg").count() >= 1, "the dashboard draws its histogram on the server"
     teach_page.screenshot(path=str(artifacts / "service-dashboard.png"), full_page=True)
+
+
+def submit_from_the_assignment_list(page, hub: Hub, student: Account, course_id: str) -> None:
+    """What the Assignment List's Submit button sends: a POST to the student's own server."""
+    xsrf = next((c["value"] for c in page.context.cookies() if c["name"] == "_xsrf"), "")
+    reply = page.request.post(f"{hub.url}/user/{student.name}/assignments/submit",
+                              headers={"X-XSRFToken": xsrf},
+                              form={"assignment_id": ASSIGNMENT, "course_id": course_id})
+    assert reply.ok and json.loads(reply.text()).get("success"), f"submit as {student.name}: {reply.text()[:500]}"
+
+
+def sigkill_during_a_burst(hub: Hub, browser, alice: Account, bob: Account, course: Path, timer: Timer) -> None:
+    """Both students submit at once; the service is SIGKILLed while it holds them; the hub starts
+    it again and each submission is graded exactly once, its feedback released."""
+    from dlcourse.coursedir import Course
+    from dlcourse_graders.service.state import history, service_dir
+
+    grader = Course(course)
+    before = {(e["student"], e["submitted_at"]) for e in history(grader)}
+    for student in (alice, bob):
+        submit_from_the_assignment_list(log_in(browser, hub, student), hub, student, "dl101")
+
+    def new_rows(*states: str) -> set[tuple[str, str]]:
+        latest: dict[tuple[str, str], str] = {}
+        for event in history(grader):
+            latest[(event["student"], event["submitted_at"])] = event["state"]
+        return {key for key, state in latest.items() if key not in before and (not states or state in states)}
+
+    deadline = time.monotonic() + 120
+    while len(new_rows()) < 2:  # the service has seen both: they are its to lose now
+        assert time.monotonic() < deadline, f"the service never saw the burst:\n{hub.log_tail(60)}"
+        time.sleep(0.2)
+    holder = (service_dir(grader) / "service.lock").read_text().split()
+    os.kill(int(holder[-1]), signal.SIGKILL)
+    killed = time.monotonic()
+    caught = new_rows("queued", "grading")
+    assert caught, "the burst was graded before the SIGKILL; nothing was at stake"
+    deadline = killed + 300
+    while len(new_rows("feedback_released")) < 2:
+        assert time.monotonic() < deadline, f"not all graded after the SIGKILL:\n{hub.log_tail(80)}"
+        time.sleep(1)
+    timer.times["service SIGKILLed to burst released (hub restarts it)"] = round(time.monotonic() - killed, 1)
+    assert re.search(r"Service dlcourse exited with status -?9", hub.log.read_text()), hub.log_tail(80)
+    graded = [(e["student"], e["submitted_at"]) for e in history(grader)
+              if e["state"] == "graded" and (e["student"], e["submitted_at"]) not in before]
+    assert sorted(graded) == sorted(new_rows()), (graded, caught)

@@ -10,6 +10,7 @@ Example (all optional)::
     c.DlcourseService.max_feedback_per_hour = 3
     c.DlcourseService.rate_window_seconds = 3600
     c.DlcourseService.poll_seconds = 1.0              # how often the exchange is looked at
+    c.DlcourseService.batch_size = 0                  # per round of grading (0: four per worker)
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ class DlcourseService(Configurable):
     rate_window_seconds = Float(3600.0, min=1.0, config=True,
                                 help="The window of max_feedback_per_hour (an hour unless shortened for a demo).")
     poll_seconds = Float(1.0, min=0.05, config=True, help="Seconds between two looks at the exchange.")
+    batch_size = Int(0, min=0, config=True,
+                     help="The most submissions of one assignment graded in one round before their feedback "
+                          "goes out and the exchange is looked at again (0: four per worker). A burst at a "
+                          "deadline is graded in rounds, so early submitters get feedback during it and a "
+                          "new submission waits at most one round.")
 
     @validate("feedback_policy")
     def _known_policies(self, proposal: dict) -> dict:

@@ -1,10 +1,13 @@
 """The service: watch, collect, grade, release; restart-safe.
 
-Each loop (every ``poll_seconds``): act on request files, record new
-submissions in the exchange as ``queued``, pick for each student the latest
-submission that may be graded (older ones waiting are superseded; the rate
-limit may hold it as ``rate_limited``), collect and grade them as one batch
-on the warm executor, then release the feedback each policy allows.
+Each loop (every ``poll_seconds``, or at once while submissions wait): act
+on request files, record new submissions in the exchange as ``queued``, pick
+for each student the latest submission that may be graded (older ones
+waiting are superseded; the rate limit may hold it as ``rate_limited``),
+collect and grade up to ``batch_size`` of them per assignment as one batch on
+the warm executor, then release the feedback each policy allows. A burst is
+thus graded in rounds: early submitters get their feedback during it, and a
+submission arriving mid-burst joins the next round.
 
 Restart rules (the state is written before and after every step, so a
 SIGKILL anywhere loses nothing):
@@ -36,7 +39,7 @@ from dlcourse.coursedir import Course, CourseError
 from dlcourse.manager import Hooks
 from dlcourse.nbgrader_ops import NbgraderError, course_config
 
-from dlcourse_graders.executors import Executor, executor_for
+from dlcourse_graders.executors import Executor, default_workers, executor_for
 from dlcourse_graders.results import SubmissionResult
 from dlcourse_graders.service.config import DlcourseService, service_config
 from dlcourse_graders.service.inbound import released_assignments, scan_inbound
@@ -117,17 +120,29 @@ class GradingService:
         finally:
             store.close()
 
-    def step(self) -> None:
-        """One loop: requests, new submissions, grading, releases."""
+    def step(self) -> bool:
+        """One loop: requests, new submissions, grading, releases; True when submissions still wait."""
         self.handle_requests()
         released = released_assignments(self.exchange, self.settings.course_id) & set(self.course.assignments())
         for submission in scan_inbound(self.exchange, self.settings.course_id, released):
             if self.state.discover(submission.key):
                 log.info("%s %s: new submission %s", submission.assignment, submission.student,
                          submission.submitted_at)
+        more = False
         for assignment, rows in self.pick_ready().items():
-            self.grade_batch(assignment, rows)
+            self.grade_batch(assignment, rows[:self.batch_size])
+            more = more or len(rows) > self.batch_size
         self.release_by_policy()
+        return more
+
+    @property
+    def batch_size(self) -> int:
+        """Submissions of one assignment per round (the setting, or four per worker)."""
+        if self.config.batch_size:
+            return self.config.batch_size
+        workers = getattr(self.executor, "workers", 1) if self.executor is not None \
+            else (self.workers or default_workers())
+        return 4 * max(1, workers)
 
     def close(self) -> None:
         if self.executor is not None:
@@ -287,21 +302,19 @@ class GradingService:
         for assignment in sorted(assignments):
             policy = self.config.policy(assignment)
             if policy == "immediate":
-                self.release(assignment, self.releasable(assignment), everyone=True, cause="immediate")
+                self.release(assignment, self.releasable(assignment), cause="immediate")
             elif policy == "after_due":
                 due = due_date(self.course, assignment)
                 if due is not None and now() >= due:
-                    self.release(assignment, self.releasable(assignment), everyone=True, cause="after_due")
+                    self.release(assignment, self.releasable(assignment), cause="after_due")
 
-    def release(self, assignment: str, rows: list[dict], *, everyone: bool, cause: str) -> None:
-        """Hand back the feedback of ``rows``; ``everyone``: all graded students may have theirs."""
+    def release(self, assignment: str, rows: list[dict], *, cause: str) -> None:
+        """Hand back the feedback of ``rows`` (each student's newest graded submission)."""
         if not rows:
             return
-        graded_students = len({r["student"] for r in self.state.rows("graded", "feedback_released",
-                                                                     assignment=assignment)})
-        # one nbgrader run for all when many are due at once; else student by student
-        if everyone and len(rows) > 2 and 4 * len(rows) >= graded_students \
-                and self.nbgrader.release_everyone(assignment):
+        # one nbgrader run for several at once (the others excluded); student by student when one
+        # fails that way, which names the student
+        if len(rows) > 1 and self.nbgrader.release_many(assignment, [row["student"] for row in rows]):
             for row in rows:
                 self.state.move(row_key(row), "feedback_released", self._released_message(row), cause=cause)
             log.info("%s: feedback released to %d student(s)", assignment, len(rows))
@@ -339,7 +352,7 @@ class GradingService:
             rows = self.releasable(request.assignment, request.student)
             log.info("%s: release requested for %s (%d graded)", request.assignment,
                      request.student or "everyone", len(rows))
-            self.release(request.assignment, rows, everyone=request.student is None, cause="release")
+            self.release(request.assignment, rows, cause="release")
             return
         latest: dict[str, dict] = {}
         for row in self.state.rows(assignment=request.assignment):
@@ -396,11 +409,13 @@ def run_service(course: Course, *, workers: int | None = None, scheduler: str | 
             log.info("serving %s (exchange %s, policy %s, every %g s)", course.root, service.exchange,
                      service.config.default_policy, service.config.poll_seconds)
             while not stop.is_set():
+                more = False
                 try:
-                    service.step()
+                    more = service.step()
                 except Exception:  # noqa: BLE001 - logged; the next loop tries again
                     log.error("step failed:\n%s", traceback.format_exc())
-                stop.wait(service.config.poll_seconds)
+                if not more:
+                    stop.wait(service.config.poll_seconds)
         finally:
             if stop_web is not None:
                 stop_web()

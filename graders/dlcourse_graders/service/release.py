@@ -6,8 +6,10 @@ step: an nbgrader process spends seconds importing before it does anything,
 which would dominate a submission's latency. The feedback is filtered as
 ``dlcourse feedback`` filters it (no hidden tests, no leaks; see
 :mod:`dlcourse_graders.feedback`). One student at a time costs two nbgrader
-calls; when many are due at once and every graded student of the assignment
-may have theirs, one ``generate_feedback`` and one ``release_feedback`` serve them all.
+calls; when several are due at once, one ``generate_feedback`` and one
+``release_feedback`` serve them all, every other student excluded (nbgrader's
+``CourseDirectory.student_id_exclude``), so the cost follows the students
+released, not the class.
 """
 
 from __future__ import annotations
@@ -74,22 +76,31 @@ class Nbgrader:
         finally:
             secure_course(self.course.root, [assignment])
 
-    def release_everyone(self, assignment: str) -> bool:
-        """Write every graded student's feedback and release it all in one call.
+    def release_many(self, assignment: str, students: list[str]) -> bool:
+        """Write and release the feedback of ``students`` in one ``generate_feedback`` and one
+        ``release_feedback`` call (every other student excluded, so their feedback is neither
+        rewritten nor released).
 
         Returns False, having released nothing, when some student's feedback could
         not go back this way (a submission that did not come through the exchange);
         the caller then releases student by student, which names them.
         """
+        wanted = set(students)
+        others = [s for s in self.course.students_with_submissions(assignment) if s not in wanted]
+        coursedir = self.api.coursedir
+        excluded = coursedir.student_id_exclude
+        coursedir.student_id_exclude = ",".join(filter(None, [excluded, *others]))
         try:
             self.call("generate_feedback", assignment, None, True)
-            status_pages(self.course, assignment, None)
-            assert_no_leak(self.course, sorted((self.course.root / "feedback").glob(f"*/{assignment}/*.html")))
-            for folder in (self.course.root / "feedback").glob(f"*/{assignment}"):
+            status_pages(self.course, assignment, sorted(wanted))
+            folders = [self.course.feedback_dir(student, assignment) for student in sorted(wanted)]
+            assert_no_leak(self.course, sorted(page for folder in folders for page in folder.glob("*.html")))
+            for folder in folders:
                 if any(folder.glob("*.html")) and not all((folder / name).is_file() for name in RELEASE_FILES):
                     return False
             self.call("release_feedback", assignment, None)
         finally:
+            coursedir.student_id_exclude = excluded
             secure_course(self.course.root, [assignment])
         return True
 
