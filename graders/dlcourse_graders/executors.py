@@ -135,7 +135,9 @@ class InlineExecutor:
     workers = 1
 
     def warm(self, topics: tuple[str, ...] | None, preload: tuple[str, ...]) -> None:
-        pass  # this process warms on its first job
+        # now rather than on the first job: a long-running `dlcourse serve --workers 1` warms at its
+        # start, so its first submission's latency has no imports in it
+        warm_worker(default_workers(), topics, preload)
 
     def run(self, jobs: Iterable[GradingJob]) -> Iterator[JobResult]:
         for job in jobs:
