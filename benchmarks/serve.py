@@ -140,11 +140,15 @@ def burst(root: Path, topic: str, count: int, workers: int) -> tuple[float, floa
     import subprocess
 
     started = time.monotonic()
+    steps = []
     for args in (["collect", topic], ["grade", topic, "--workers", str(workers)], ["feedback", topic]):
+        began = time.monotonic()
         done = subprocess.run([*DLCOURSE, *args, "--course", str(copy.root)], capture_output=True, text=True,
                               env=tool_env())
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        steps.append(f"{args[0]} {time.monotonic() - began:.1f} s")
     graded = time.monotonic() - started
+    print(f"  by hand: {', '.join(steps)}", flush=True)
 
     from dlcourse_graders.gradebook import submission_score
 
