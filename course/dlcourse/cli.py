@@ -46,12 +46,19 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def cmd_topics(args: argparse.Namespace) -> int:
     from dlcourse.manager import Hooks
 
+    from dlcourse.topic_plugin import BrokenChecksError
+
     hooks = Hooks.load()
+    broken = 0
     for topic in hooks.topics():
         notebooks = ", ".join(f"{s.assignment}/{s.name} ({s.kind})" for s in hooks.notebooks(topic))
-        checks = len(hooks.checks(topic))
+        try:
+            checks = str(len(hooks.checks(topic)))
+        except BrokenChecksError as error:  # say so, with the traceback: "0 checks" would hide it
+            checks, broken = "BROKEN", broken + 1
+            print(f"dlcourse topics: error: {error}", file=sys.stderr)
         print(f"{topic.slug:<16} {topic.title}\n{'':<16} notebooks: {notebooks}; hidden checks: {checks}")
-    return 0
+    return 1 if broken else 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -171,7 +178,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     ok = True
     for assignment in assignments:
         report = validate_assignment(course, assignment)
-        print(report.render())
+        print(report.render(verbose=args.verbose))
         ok = ok and report.passed
     return 0 if ok else 1
 
@@ -258,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="csv")
     p = add("validate", cmd_validate, "check assignments before release")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="show every grade cell, check and failing case (shown anyway when validation fails)")
     p = add("demo", cmd_demo, "build, release and grade a simulated class", course=False)
     p.add_argument("--course", required=True, metavar="DIR", help="a new directory for the demo course")
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics to run (default: perceptron)")
