@@ -189,6 +189,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.course), args.topics or None, all_topics=args.all_topics)
 
 
+def cmd_new_topic(args: argparse.Namespace) -> int:
+    from dlcourse.manager import Hooks
+    from dlcourse.scaffold import new_topic
+
+    installed = {topic.slug for topic in Hooks.load().topics()}
+    project = new_topic(args.name, Path(args.dir) if args.dir else None, installed)
+    print(f"created topic {args.name!r} in {project}\n"
+          f"next: pip install -e {project} && dlcourse init try-course && "
+          f"dlcourse build {args.name} --course try-course && dlcourse validate {args.name} --course try-course")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from dlcourse.doctor import diagnose
 
@@ -272,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics to run (default: perceptron)")
     p.add_argument("--all-topics", action="store_true", help="run every installed topic (the full tour)")
     add("doctor", cmd_doctor, "report what this machine needs for dlcourse")
+    p = add("new-topic", cmd_new_topic, "write a new topic package that validates out of the box", course=False)
+    p.add_argument("name", help="the topic's slug: lowercase letters, digits and underscores")
+    p.add_argument("--dir", default=None, metavar="DIR", help="where to create NAME/ (default: the current folder)")
     return parser
 
 
