@@ -102,7 +102,8 @@ def release_namespace(path: Path) -> dict:
 def without_exercises_namespace(path: Path) -> dict:
     """The namespace of a notebook whose solution cells were never written: every other code cell run
     as grading runs it (a cell that raises left behind), so nothing the exercises would make exists."""
-    cells = [cell for cell in code_cells(path, tests=True, skipped=False) if cell.metadata.get("nbgrader") != "solution"]
+    cells = [cell for cell in code_cells(path, tests=True, skipped=False)
+             if cell.metadata.get("nbgrader") != "solution"]
     return exec_cells((cell.source for cell in cells), tolerate=(Exception,))
 
 
@@ -196,13 +197,6 @@ def assert_public_tests_need_the_exercises(path: Path, release: dict) -> None:
 # ---------------------------------------------------- the topic contract
 
 
-def assignment_source(hooks: Hooks, slug: str) -> NotebookSource:
-    """The topic's main assignment source (assignment id = the slug, else its first assignment)."""
-    sources = [s for s in hooks.notebooks(hooks.topic(slug)) if s.kind == "assignment"]
-    assert sources, f"topic {slug!r} registers no assignment notebook"
-    return next((s for s in sources if s.assignment == slug), sources[0])
-
-
 def assert_check_sources_found_without_import(slug: str) -> list[Path]:
     """The topic answers ``dlcourse_check_sources`` with files under its hidden folder, and
     answering imports none of its check modules (checked in a fresh interpreter; finding a
@@ -227,53 +221,67 @@ def assert_check_sources_found_without_import(slug: str) -> list[Path]:
 
 
 def assert_topic_contract(slug: str, hooks: Hooks | None = None, *, min_cases: int = 1) -> None:
-    """Every generic promise of an installed topic, on its main assignment.
+    """Every generic promise of an installed topic, on each of its assignment notebooks.
 
     - its checks are found, without importing them, in its ``hidden/`` folder;
-    - its checks load, and the assignment's grade cells name every one of them;
-    - the reference solution passes every case of every check (with the ``"0"``
-      salt and another), with at least ``min_cases`` cases each;
-    - the untouched release scores 0 on every check, and its built notebook,
-      released, keeps no solution line or hidden test;
-    - a notebook without its solution cells (no exercise written) scores 0 on every check;
+    - its checks load, and every one is named by a grade cell of an assignment;
+    - the reference solution passes every case of the checks its notebook names
+      (with the ``"0"`` salt and another), with at least ``min_cases`` cases each;
+    - the untouched release scores 0 on them, and the built notebook, released,
+      keeps no solution line or hidden test;
+    - a notebook without its solution cells (no exercise written) scores 0 on them;
     - no message reveals an expected value.
     """
-    from dlcourse.build import build_notebook, without_hidden_region
-    from dlcourse.checking import score_cases
     from dlcourse.manager import Hooks
-    from dlcourse_graders.validate import find_leaks
 
     hooks = hooks or Hooks.load()
     topic = hooks.topic(slug)
     assert_check_sources_found_without_import(slug)
-    checks = hooks.checks(topic)
+    checks = {check.id: check for check in hooks.checks(topic)}
     assert checks, f"topic {slug!r} has no hidden checks"
-    source = assignment_source(hooks, slug)
-    built = build_notebook(source, topic, hooks)
+    sources = [s for s in hooks.notebooks(topic) if s.kind == "assignment"]
+    assert sources, f"topic {slug!r} registers no assignment notebook"
+    named: set[str] = set()
+    for source in sources:
+        named |= _assert_notebook_contract(source, hooks, checks, min_cases)
+    unused = sorted(set(checks) - named)
+    assert not unused, f"checks that no grade cell names: {unused}"
+
+
+def _assert_notebook_contract(source: NotebookSource, hooks: Hooks, checks: Mapping[str, Check],
+                              min_cases: int) -> set[str]:
+    """The contract on one assignment notebook; returns the ids of the checks it names."""
+    import nbformat
+
+    from dlcourse.build import build_notebook, without_hidden_region
+    from dlcourse.checking import score_cases
+    from dlcourse_graders.validate import find_leaks
+
+    built = build_notebook(source, hooks.topic(source.topic), hooks)
     named = {c for cell in built.cells for c in cell.metadata.get("dlcourse", {}).get("checks", [])}
-    assert named == {check.id for check in checks}, f"checks no grade cell names: {sorted({c.id for c in checks} - named)}"
+    mine = [checks[check_id] for check_id in sorted(named)]
 
     solution = solution_namespace(source.path)
-    for check in checks:
+    for check in mine:
         for salt in ("0", "contract"):
             assert_reference_passes(check, solution, min_cases=min_cases, salt=salt)
 
     release = release_namespace(source.path)
-    for check in checks:
+    for check in mine:
         cases = _cases(check, release)
         assert score_cases(cases) == 0, f"{check.id}: the untouched release earns points"
         assert_student_safe(cases)
     released = json.loads(json.dumps(built))  # a copy, then what nbgrader's release leaves of each cell
     for cell in released["cells"]:
         cell["source"] = without_hidden_region(release_source(cell["source"]))
-    import nbformat
-
     leaks = find_leaks(built, nbformat.from_dict(released))
-    assert not leaks, f"the release keeps solution lines: {leaks[:3]}"
+    assert not leaks, f"{source.path.name}: the release keeps solution lines: {leaks[:3]}"
 
-    assert defined_functions(source.path), f"{source.path}: no solution cell defines a function"
+    if mine:
+        assert defined_functions(source.path), f"{source.path}: no solution cell defines a function"
     missing = without_exercises_namespace(source.path)
-    for check in checks:
+    for check in mine:
         cases = _cases(check, missing)
         assert score_cases(cases) == 0, f"{check.id}: earns points without the exercises' functions"
         assert_student_safe(cases)
+    return named
