@@ -82,6 +82,11 @@ def test_new_topic_installs_builds_validates_passes_its_own_tests_and_ships_no_s
                                 "tests"], capture_output=True, text=True, cwd=project, timeout=600,
                                env={**env, "PYTHONPATH": f"{project}{os.pathsep}{env['PYTHONPATH']}"})
         assert tests.returncode == 0 and "7 passed" in tests.stdout, tests.stdout[-4000:]
+        # and this repository's contract test picks the third-party topic up like a built-in one
+        contract = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                                   "-m", "not slow", "-k", "scaffolded", "tests/plugins/test_contract.py"],
+                                  capture_output=True, text=True, cwd=ROOT, timeout=600, env=env)
+        assert contract.returncode == 0 and "4 passed" in contract.stdout, contract.stdout[-4000:]
 
         # the sdist and the wheel: neither holds the solution notebook or the hidden checks
         out = tmp_path / "dist"
