@@ -56,7 +56,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
             checks = str(len(hooks.checks(topic)))
         except BrokenChecksError as error:  # say so, with the traceback: "0 checks" would hide it
             checks, broken = "BROKEN", broken + 1
-            print(f"dlcourse topics: error: {error}", file=sys.stderr)
+            print(f"dlcourse topics: error: {error}\n{error.details}", file=sys.stderr, end="")
         print(f"{topic.slug:<16} {topic.title}\n{'':<16} notebooks: {notebooks}; hidden checks: {checks}")
     return 1 if broken else 0
 
@@ -298,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except CourseError as error:
         print(f"dlcourse {args.command}: error: {error}", file=sys.stderr)
+        if getattr(error, "details", ""):  # e.g. the traceback of a topic's hidden checks that do not import
+            print(error.details, file=sys.stderr, end="")  # type: ignore[attr-defined]
         return 2
 
 

@@ -84,7 +84,7 @@ def topic_diagnoses() -> list[Diagnosis]:
         try:
             checks = hooks.checks(topic)
         except BrokenChecksError as error:
-            found.append(Diagnosis(f"topic {topic.slug}", False, f"{error}datasets: {names}"))
+            found.append(Diagnosis(f"topic {topic.slug}", False, f"{error}; datasets: {names}\n{error.details}"))
             continue
         found.append(Diagnosis(f"topic {topic.slug}", True,
                                f"{len(checks)} hidden checks{'' if checks else ' (hidden/ not installed)'}; "

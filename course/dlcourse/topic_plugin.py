@@ -37,7 +37,15 @@ def resolve(reference: str) -> Callable[..., Any]:
 
 
 class BrokenChecksError(CourseError):
-    """A topic's hidden checks are installed but do not import; the message holds the traceback."""
+    """A topic's hidden checks are installed but do not import.
+
+    ``str()`` is one line (it may reach a grading status); ``details`` holds the
+    traceback, which the instructor's commands print after it.
+    """
+
+    def __init__(self, summary: str, details: str = "") -> None:
+        super().__init__(summary)
+        self.details = details
 
 
 def checks_installed(module: str) -> bool:
@@ -69,7 +77,7 @@ def load_checks(module: str, topic: str = "") -> list[Check]:
     except Exception as error:  # noqa: BLE001 - any failure is the author's to see, with its traceback
         detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         raise BrokenChecksError(f"topic {topic or module!r}: its hidden checks {module} exist but do not import "
-                                f"({type(error).__name__}: {error})\n{detail}") from error
+                                f"({type(error).__name__}: {error})", detail) from error
 
 
 @dataclass(frozen=True)
