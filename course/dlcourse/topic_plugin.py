@@ -75,9 +75,18 @@ def load_checks(module: str, topic: str = "") -> list[Check]:
         loaded = importlib.import_module(module)
         return list(loaded.CHECKS)
     except Exception as error:  # noqa: BLE001 - any failure is the author's to see, with its traceback
-        detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         raise BrokenChecksError(f"topic {topic or module!r}: its hidden checks {module} exist but do not import "
-                                f"({type(error).__name__}: {error})", detail) from error
+                                f"({type(error).__name__}: {error})", _author_traceback(error)) from error
+
+
+def _author_traceback(error: BaseException) -> str:
+    """The traceback of ``error`` with the import machinery's own frames left out: the author's code remains."""
+    summary = traceback.TracebackException.from_exception(error)
+    machinery = {importlib.__file__, __file__}
+    summary.stack = traceback.StackSummary.from_list(
+        [frame for frame in summary.stack
+         if not frame.filename.startswith("<frozen importlib") and frame.filename not in machinery])
+    return "".join(summary.format())
 
 
 @dataclass(frozen=True)
