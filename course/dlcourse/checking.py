@@ -15,6 +15,7 @@ import copy
 import hashlib
 import importlib
 import io
+import logging
 import os
 import sys
 import traceback
@@ -194,17 +195,28 @@ def check_rng(check_id: str, salt: int | str | None = None) -> np.random.Generat
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
-def run_check(check: Check, student: Student, salt: int | str | None = None) -> list[CaseResult]:
+#: Where a bug inside a check is logged, with its traceback (students see only a neutral message).
+log = logging.getLogger("dlcourse.checks")
+log.addHandler(logging.NullHandler())  # a library: the application decides where logs go (no stderr fallback)
+
+
+def run_check(check: Check, student: Student, salt: int | str | None = None,
+              instructor_log: list[str] | None = None) -> list[CaseResult]:
     """Run one check; a student error or a crash becomes a failed case.
 
     Never raises: a check bug is reported as a failed case with a neutral
-    message (and the detail kept for the instructor's log).
+    message; its traceback goes to the ``dlcourse.checks`` logger and, when
+    given, to ``instructor_log`` (the grader keeps one per submission).
     """
     try:
         cases = list(check.run(student, check_rng(check.id, salt)))
     except StudentError as error:
         return [CaseResult(False, f"{check.title}: {error}")]
     except Exception as error:  # noqa: BLE001 - a broken check must not crash grading
+        detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        log.error("hidden check %s raised %s:\n%s", check.id, type(error).__name__, detail)
+        if instructor_log is not None:
+            instructor_log.append(f"hidden check {check.id} raised an exception (a bug in the check):\n{detail}")
         return [CaseResult(False, f"{check.title}: could not be checked ({type(error).__name__})")]
     return cases or [CaseResult(False, f"{check.title}: no cases ran")]
 
@@ -222,16 +234,34 @@ def run_hidden_checks(check_ids: Iterable[str], namespace: Mapping[str, Any], po
     Messages go to stdout (student-safe); nothing goes to stderr, since
     nbgrader gives 0 to a grade cell that writes there.
     """
+    ids = list(check_ids)
+    # In the student's kernel a check's traceback has no instructor to go to, and stderr would zero the cell.
+    was_disabled, log.disabled = log.disabled, True
+    try:
+        return _run_hidden_checks(ids, namespace, points)
+    finally:
+        log.disabled = was_disabled
+
+
+def _run_hidden_checks(ids: list[str], namespace: Mapping[str, Any], points: float) -> float:
     from dlcourse.manager import Hooks
 
-    ids = list(check_ids)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        known: dict[str, Check] = {}
         try:
-            known = Hooks.load().all_checks()
+            hooks = Hooks.load()
+            topics = hooks.topics()
         except Exception as error:  # noqa: BLE001 - a broken install is reported, not raised
             print(f"hidden checks could not be loaded ({type(error).__name__}): ask your instructor")
-            known = {}
+            topics = []
+        for topic in topics:  # one topic's broken hidden/ must not cost the others their checks
+            try:
+                known |= {check.id: check for check in hooks.checks(topic)}
+            except Exception as error:  # noqa: BLE001
+                if any(check_id.startswith(f"{topic.slug}.") for check_id in ids):
+                    print(f"hidden checks of {topic.slug} could not be loaded ({type(error).__name__}): "
+                          "ask your instructor")
         student = InKernelStudent(namespace)
         fractions = []
         for check_id in ids:
@@ -268,19 +298,22 @@ def rel_error(a: Any, b: Any) -> float:
 def compare_array(
     label: str, got: Any, expected: np.ndarray, *, atol: float = 1e-8, rtol: float = 1e-6, hint: str = ""
 ) -> CaseResult:
-    """Compare ``got`` with ``expected``; the message names shapes, never values."""
+    """Compare ``got`` with ``expected``; the message names shapes, never values.
+
+    ``hint`` (what is probably wrong) follows a wrong shape, NaN/inf or wrong values.
+    """
     expected = np.asarray(expected)
     try:
         got_array = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         return CaseResult(False, f"{label}: returned {type(got).__name__}, expected an array")
+    suffix = f" ({hint})" if hint else ""  # the hint helps whatever went wrong, not only the values
     if got_array.shape != expected.shape:
-        return CaseResult(False, f"{label}: shape {got_array.shape}, expected {expected.shape}")
+        return CaseResult(False, f"{label}: shape {got_array.shape}, expected {expected.shape}{suffix}")
     if not np.all(np.isfinite(got_array)):
-        return CaseResult(False, f"{label}: result contains NaN or inf")
+        return CaseResult(False, f"{label}: result contains NaN or inf{suffix}")
     if not np.allclose(got_array, expected, atol=atol, rtol=rtol):
         err = rel_error(got_array, expected)
-        suffix = f" ({hint})" if hint else ""
         return CaseResult(False, f"{label}: wrong values, relative error {err:.1e}{suffix}")
     return CaseResult(True, f"{label}: ok")
 

@@ -46,12 +46,19 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def cmd_topics(args: argparse.Namespace) -> int:
     from dlcourse.manager import Hooks
 
+    from dlcourse.topic_plugin import BrokenChecksError
+
     hooks = Hooks.load()
+    broken = 0
     for topic in hooks.topics():
         notebooks = ", ".join(f"{s.assignment}/{s.name} ({s.kind})" for s in hooks.notebooks(topic))
-        checks = len(hooks.checks(topic))
+        try:
+            checks = str(len(hooks.checks(topic)))
+        except BrokenChecksError as error:  # say so, with the traceback: "0 checks" would hide it
+            checks, broken = "BROKEN", broken + 1
+            print(f"dlcourse topics: error: {error}\n{error.details}", file=sys.stderr, end="")
         print(f"{topic.slug:<16} {topic.title}\n{'':<16} notebooks: {notebooks}; hidden checks: {checks}")
-    return 0
+    return 1 if broken else 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -171,7 +178,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     ok = True
     for assignment in assignments:
         report = validate_assignment(course, assignment)
-        print(report.render())
+        print(report.render(verbose=args.verbose))
         ok = ok and report.passed
     return 0 if ok else 1
 
@@ -180,6 +187,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dlcourse.demo import run_demo
 
     return run_demo(Path(args.course), args.topics or None, all_topics=args.all_topics)
+
+
+def cmd_new_topic(args: argparse.Namespace) -> int:
+    from dlcourse.manager import Hooks
+    from dlcourse.scaffold import new_topic
+
+    installed = {topic.slug for topic in Hooks.load().topics()}
+    project = new_topic(args.name, Path(args.dir) if args.dir else None, installed)
+    print(f"created topic {args.name!r} in {project}\n"
+          f"next: pip install -e {project} && dlcourse init try-course && "
+          f"dlcourse build {args.name} --course try-course && dlcourse validate {args.name} --course try-course")
+    return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -258,11 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="csv")
     p = add("validate", cmd_validate, "check assignments before release")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="show every grade cell, check and failing case (shown anyway when validation fails)")
     p = add("demo", cmd_demo, "build, release and grade a simulated class", course=False)
     p.add_argument("--course", required=True, metavar="DIR", help="a new directory for the demo course")
     p.add_argument("topics", nargs="*", metavar="TOPIC", help="topics to run (default: perceptron)")
     p.add_argument("--all-topics", action="store_true", help="run every installed topic (the full tour)")
     add("doctor", cmd_doctor, "report what this machine needs for dlcourse")
+    p = add("new-topic", cmd_new_topic, "write a new topic package that validates out of the box", course=False)
+    p.add_argument("name", help="the topic's slug: lowercase letters, digits and underscores")
+    p.add_argument("--dir", default=None, metavar="DIR", help="where to create NAME/ (default: the current folder)")
     return parser
 
 
@@ -274,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except CourseError as error:
         print(f"dlcourse {args.command}: error: {error}", file=sys.stderr)
+        if getattr(error, "details", ""):  # e.g. the traceback of a topic's hidden checks that do not import
+            print(error.details, file=sys.stderr, end="")  # type: ignore[attr-defined]
         return 2
 
 

@@ -22,7 +22,8 @@ class Diagnosis:
 
 
 def diagnose(course_root: Path) -> list[Diagnosis]:
-    """Check torch and the device, the kernelspec, nbgrader, the course and its exchange."""
+    """Check torch and the device, the kernelspec, nbgrader, the course and its exchange, the
+    sandbox, and each installed topic (its hidden checks and datasets)."""
     found = [Diagnosis("python", sys.version_info >= (3, 10), sys.version.split()[0])]
     try:
         import torch
@@ -61,6 +62,33 @@ def diagnose(course_root: Path) -> list[Diagnosis]:
                                advisory=True))
     found.append(environment_access())
     found.append(sandbox_filesystem())
+    found += topic_diagnoses()
+    return found
+
+
+def topic_diagnoses() -> list[Diagnosis]:
+    """One line per installed topic: its hidden checks (or why they do not import, with the
+    traceback) and its offline datasets."""
+    from dlcourse.manager import Hooks
+    from dlcourse.topic_plugin import BrokenChecksError
+
+    try:
+        hooks = Hooks.load()
+        topics = hooks.topics()
+        datasets = hooks.datasets()
+    except Exception as error:  # noqa: BLE001 - a plugin that fails to load is what doctor must say
+        return [Diagnosis("plugins", False, f"do not load: {type(error).__name__}: {error}")]
+    found = []
+    for topic in topics:
+        names = ", ".join(d.name for d in datasets if d.topic == topic.slug) or "none"
+        try:
+            checks = hooks.checks(topic)
+        except BrokenChecksError as error:
+            found.append(Diagnosis(f"topic {topic.slug}", False, f"{error}; datasets: {names}\n{error.details}"))
+            continue
+        found.append(Diagnosis(f"topic {topic.slug}", True,
+                               f"{len(checks)} hidden checks{'' if checks else ' (hidden/ not installed)'}; "
+                               f"datasets: {names}"))
     return found
 
 

@@ -81,13 +81,16 @@ def dlcourse_register_checks(course: Course | None, topic: Topic) -> Iterable[Ch
     """Return the trusted hidden checks of ``topic``.
 
     Checks live in the topic's ``hidden/`` package, which is not shipped to
-    students: return nothing when it cannot be imported.
+    students: return nothing when it is not installed, and raise when it is
+    installed but does not import (:func:`dlcourse.topic_plugin.load_checks`
+    does both), so that commands show the traceback instead of "0 checks".
 
     :param course: the course being worked on, or ``None``.
     :param topic: the topic whose checks are wanted.
     :return: an iterable of :class:`dlcourse.types.Check`.
 
-    Called by: the grader, once per grade cell that names checks.
+    Called by: the grader, once per grade cell that names checks; ``dlcourse
+    build``, ``validate``, ``topics`` and ``doctor``.
     """
 
 

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from dlcourse import hookimpl
+from dlcourse.coursedir import CourseError
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 
 
@@ -31,6 +34,59 @@ def resolve(reference: str) -> Callable[..., Any]:
     if not attribute:
         raise ValueError(f"{reference!r} should name an attribute as 'module:attribute'")
     return getattr(importlib.import_module(module), attribute)
+
+
+class BrokenChecksError(CourseError):
+    """A topic's hidden checks are installed but do not import.
+
+    ``str()`` is one line (it may reach a grading status); ``details`` holds the
+    traceback, which the instructor's commands print after it.
+    """
+
+    def __init__(self, summary: str, details: str = "") -> None:
+        super().__init__(summary)
+        self.details = details
+
+
+def checks_installed(module: str) -> bool:
+    """Whether the checks module ``module`` is present (found without importing it).
+
+    Absent (a student's install, without ``hidden/``) is normal; present is
+    a promise that it imports.
+    """
+    if module in sys.modules:  # imported already (None: blocked, as if absent)
+        return sys.modules[module] is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package is missing: no hidden/ here
+        return False
+
+
+def load_checks(module: str, topic: str = "") -> list[Check]:
+    """The ``CHECKS`` of ``module``: none where it is not installed, :class:`BrokenChecksError`
+    (with the traceback) where it is installed but fails to import.
+
+    A topic whose ``hidden/`` exists but does not import must not look like one
+    without hidden checks: it would build, validate and grade everything as 0.
+    """
+    if not checks_installed(module):
+        return []
+    try:
+        loaded = importlib.import_module(module)
+        return list(loaded.CHECKS)
+    except Exception as error:  # noqa: BLE001 - any failure is the author's to see, with its traceback
+        raise BrokenChecksError(f"topic {topic or module!r}: its hidden checks {module} exist but do not import "
+                                f"({type(error).__name__}: {error})", _author_traceback(error)) from error
+
+
+def _author_traceback(error: BaseException) -> str:
+    """The traceback of ``error`` with the import machinery's own frames left out: the author's code remains."""
+    summary = traceback.TracebackException.from_exception(error)
+    machinery = {importlib.__file__, __file__}
+    summary.stack = traceback.StackSummary.from_list(
+        [frame for frame in summary.stack
+         if not frame.filename.startswith("<frozen importlib") and frame.filename not in machinery])
+    return "".join(summary.format())
 
 
 @dataclass(frozen=True)
@@ -53,20 +109,31 @@ class DatasetRef:
 
 
 def lesson_and_assignment(slug: str, folder: Path, time_limit: float = 60.0) -> tuple[NotebookSource, ...]:
-    """The usual pair: ``folder/lesson.py`` (assignment ``SLUG_lesson``) and ``folder/SLUG.py`` (``SLUG``)."""
-    return (
-        NotebookSource(slug, folder / "lesson.py", f"{slug}_lesson", "lesson", "lesson", time_limit),
-        NotebookSource(slug, folder / f"{slug}.py", slug, slug, "assignment", time_limit),
-    )
+    """The usual pair: ``folder/lesson.py`` (assignment ``SLUG_lesson``) and ``folder/SLUG.py`` (``SLUG``).
+
+    Without a ``lesson.py`` (an assignment-only topic) only the assignment.
+    A student's install has no ``notebooks/`` at all: both are then named, as
+    the topic declares them, and nothing reads them there.
+    """
+    lesson = folder / "lesson.py"
+    assignment = NotebookSource(slug, folder / f"{slug}.py", slug, slug, "assignment", time_limit)
+    try:
+        assignment_only = folder.is_dir() and not lesson.is_file()
+    except OSError:  # the grading sandbox masks notebooks/ (and nothing there reads the sources)
+        assignment_only = False
+    if assignment_only:
+        return (assignment,)
+    return (NotebookSource(slug, lesson, f"{slug}_lesson", "lesson", "lesson", time_limit), assignment)
 
 
 @dataclass(frozen=True)
 class TopicPlugin:
     """The ``dlcourse_register_*`` hooks of one topic, from its description.
 
-    ``checks`` names the module that holds the topic's ``CHECKS``; when that
-    module cannot be imported (students' installs have no ``hidden/``), the
-    topic registers no checks.
+    ``checks`` names the module that holds the topic's ``CHECKS``; where that
+    module is absent (students' installs have no ``hidden/``), the topic
+    registers no checks; where it is present but does not import, asking for
+    the checks raises :class:`BrokenChecksError` with the traceback.
     """
 
     topic: Topic
@@ -100,14 +167,10 @@ class TopicPlugin:
 
     @hookimpl
     def dlcourse_register_checks(self, course: Any, topic: Topic) -> list[Check]:
-        """The hidden checks, or none where the checks module is not installed."""
+        """The hidden checks, or none where the checks module is not installed (an error where it is broken)."""
         if not self._mine(topic) or not self.checks:
             return []
-        try:
-            module = importlib.import_module(self.checks)
-        except ImportError:  # hidden/ is not shipped to students
-            return []
-        return list(module.CHECKS)
+        return load_checks(self.checks, self.topic.slug)
 
     @hookimpl
     def dlcourse_check_sources(self, course: Any, topic: Topic) -> list[Path]:

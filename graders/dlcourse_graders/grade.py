@@ -160,7 +160,9 @@ def write_log(course: Course, result: SubmissionResult, job: JobResult | None) -
         record.update(worker=job.worker, exec_seconds=round(job.exec_seconds, 3),
                       check_seconds=round(job.check_seconds, 3), startup_seconds=round(job.startup_seconds, 3),
                       overhead_seconds=round(job.overhead_seconds, 3),
-                      cells=[{"notebook": nb, "grade_id": gid, "earned": earned} for nb, gid, earned in job.cell_scores])
+                      cells=[{"notebook": nb, "grade_id": gid, "earned": earned} for nb, gid, earned in job.cell_scores],
+                      # per cell and check: the failing cases, and the traceback of a check that broke
+                      checks=job.log.splitlines())
     path = folder / f"{result.student}.log"
     path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     return path

@@ -104,6 +104,8 @@ class JobResult:
     startup_seconds: float = 0.0
     worker: str = ""
     sandbox: str = ""  # which sandbox the notebook ran in: "allow-list" or "weak" ("" if it never ran)
+    #: for the instructor only: each grade cell's checks, failing cases and any check's traceback
+    log: str = ""
 
     @property
     def overhead_seconds(self) -> float:
@@ -120,6 +122,8 @@ class CellScore:
     points: float
     earned: float = 0.0
     report: list[str] = field(default_factory=list)
+    #: what the instructor is told: per check, the failing cases and the traceback of a check's own bug
+    log: list[str] = field(default_factory=list)
 
 
 #: This worker's share of its machine's cores (0: not set, use them all).
@@ -307,7 +311,18 @@ def run_job(job: GradingJob) -> JobResult:
     return JobResult(status=status, score=round(sum(s.earned for s in scores), 4), message=message,
                      seconds=elapsed, cell_scores=tuple((s.notebook, s.grade_id, s.earned) for s in scores),
                      notebooks=notebooks, exec_seconds=timing["exec"], check_seconds=timing["check"],
-                     startup_seconds=timing["startup"], sandbox="".join(sandbox), **base)
+                     startup_seconds=timing["startup"], sandbox="".join(sandbox),
+                     log=instructor_log(scores, status, message), **base)
+
+
+def instructor_log(scores: Iterable[CellScore], status: Status, message: str) -> str:
+    """The per-submission log for the instructor: every grade cell by notebook and grade id, its
+    score, and for each check the failing cases and the traceback of any bug in the check."""
+    lines = [f"status: {status}" + (f" ({message})" if message else "")]
+    for score in scores:
+        lines.append(f"{score.notebook}.ipynb, cell {score.grade_id}: {score.earned:g}/{score.points:g}")
+        lines += [f"    {line}" for entry in score.log for line in entry.splitlines()]
+    return "\n".join(lines) + "\n"
 
 
 def _prepare(submitted: dict[str, bytes], name: str, source: NotebookNode, assignment: str) -> PreparedNotebook:
@@ -377,6 +392,7 @@ def _score_cell(box: Sandbox, cell: NotebookNode, score: CellScore, outcome: dic
     error = outcome.get("error")
     if error:
         score.report.append(f"public tests failed: {error.get('ename')}: {error.get('evalue')}")
+        score.log.append(f"public tests failed: {error.get('ename')}: {error.get('evalue')}")
     wanted = cell.metadata.get("dlcourse", {}).get("checks", [])
     if not wanted:
         score.earned = 0.0 if error else score.points
@@ -387,11 +403,17 @@ def _score_cell(box: Sandbox, cell: NotebookNode, score: CellScore, outcome: dic
         check = checks.get(check_id)
         if check is None:
             score.report.append(f"[hidden check {check_id}] is not installed: ask your instructor")
+            score.log.append(f"check {check_id}: not installed on the grading worker")
             fractions.append(0.0)
             continue
-        cases = run_check(check, box.student(), salt=salt)
+        details: list[str] = []
+        cases = run_check(check, box.student(), salt=salt, instructor_log=details)
         fractions.append(score_cases(cases))
         score.report.append(format_cases(check, cases))
+        passed = sum(1 for case in cases if case.passed)
+        score.log.append(f"check {check.id}: {passed}/{len(cases)} cases passed")
+        score.log += [f"  failed: {case.message}" for case in cases if not case.passed]
+        score.log += details
     score.earned = round(score.points * sum(fractions) / len(fractions), 4)
     score.report.append(f"points: {score.earned:g}/{score.points:g}")
 

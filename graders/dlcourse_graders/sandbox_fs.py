@@ -113,7 +113,13 @@ def editable_roots() -> list[str]:
 
 
 def importable_packages(root: str) -> list[str]:
-    """The packages (folders with ``__init__.py``) directly under ``root``: loose files are left out."""
+    """The packages (folders with ``__init__.py``) directly under ``root``: loose files are left out.
+
+    A root removed since the environment was read (an editable project deleted
+    while a grader runs) has none, rather than failing every later sandbox.
+    """
+    if not Path(root).is_dir():
+        return []
     return [str(entry) for entry in sorted(Path(root).iterdir())
             if entry.is_dir() and not entry.name.startswith(".") and (entry / "__init__.py").is_file()]
 

@@ -6,6 +6,11 @@ region, grades the reference solution (full marks expected) and the untouched
 release (zero expected, with a clean status) with the sandboxed engine,
 checks that plain ``nbgrader autograde`` also gives the solution full marks
 (the in-kernel fallback), and times the solution against the budget.
+
+It refuses a built assignment older than its notebook sources, and a topic
+whose hidden checks exist but do not import. Its report names, on failure
+(or always with ``verbose``), each grade cell that lost points, its checks,
+their failing cases and the traceback of any check that broke.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from pathlib import Path
 import nbformat
 
 from dlcourse.build import time_limit
-from dlcourse.coursedir import Course, init_course
+from dlcourse.coursedir import Course, CourseError, init_course
+from dlcourse.manager import Hooks
 from dlcourse.nbgrader_ops import course_config, generate_assignment
 
 from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+from dlcourse_graders.jobs import run_job
 from dlcourse_graders.results import Status, SubmissionResult
-from dlcourse_graders.sandbox_engine import SandboxEngine
+from dlcourse_graders.sandbox_engine import SandboxEngine, record_result
 
 _REGIONS = {
     "solution": (re.compile(r"###\s*BEGIN SOLUTION"), re.compile(r"###\s*END SOLUTION")),
@@ -52,6 +59,8 @@ class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
     solution_seconds: float = 0.0
     grading_seconds: float = 0.0
+    #: the instructor's log of each graded notebook (solution, release): cells, checks, failing cases
+    logs: dict[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -60,11 +69,40 @@ class ValidationReport:
     def add(self, name: str, passed: bool, detail: str) -> None:
         self.findings.append(Finding(name, passed, detail))
 
-    def render(self) -> str:
+    def render(self, verbose: bool = False) -> str:
+        """The report; with ``verbose``, or when it failed, the grading logs by notebook, cell and check."""
         lines = [f"validate {self.assignment}:"]
         lines += [f"  [{'ok' if f.passed else 'FAIL'}] {f.name}: {f.detail}" for f in self.findings]
+        if verbose or not self.passed:
+            for who, text in self.logs.items():
+                lines.append(f"  {who}, as graded:")
+                lines += [f"    {line}" for line in text.splitlines()]
         lines.append(f"  {'PASSED' if self.passed else 'FAILED'}")
         return "\n".join(lines)
+
+
+class StaleBuildError(CourseError):
+    """The built assignment is older than a notebook source it was built from."""
+
+
+def require_current_build(course: Course, assignment: str, hooks: Hooks) -> None:
+    """Refuse to validate what the sources no longer say.
+
+    Raises :class:`StaleBuildError` when a source notebook registered for
+    ``assignment`` is newer than its built copy in ``source/``, and lets a
+    topic's :class:`~dlcourse.topic_plugin.BrokenChecksError` through when its
+    hidden checks exist but do not import (else every cell would score 0).
+    """
+    for topic in hooks.topics():
+        sources = [s for s in hooks.notebooks(topic) if s.assignment == assignment]
+        if not sources:
+            continue
+        hooks.checks(topic)  # raises, with the traceback, if hidden/ is broken
+        for source in sources:
+            built = course.source_dir(assignment) / f"{source.name}.ipynb"
+            if source.path.is_file() and built.is_file() and source.path.stat().st_mtime > built.stat().st_mtime:
+                raise StaleBuildError(f"{built.relative_to(course.root)} is older than its source {source.path}: "
+                                      f"run `dlcourse build {topic.slug}` first")
 
 
 def region_lines(source: str, kind: str) -> tuple[list[str], list[str]]:
@@ -105,9 +143,12 @@ def find_leaks(source_nb: nbformat.NotebookNode, release_nb: nbformat.NotebookNo
     return leaks
 
 
-def validate_assignment(course: Course, assignment: str, keep: Path | None = None) -> ValidationReport:
+def validate_assignment(course: Course, assignment: str, keep: Path | None = None,
+                        hooks: Hooks | None = None) -> ValidationReport:
     """Run every pre-release check; never touches ``course``'s gradebook."""
     source_dir = course.require_assignment(assignment)
+    hooks = hooks or Hooks.load(course)
+    require_current_build(course, assignment, hooks)
     report = ValidationReport(assignment)
     scratch_root = Path(tempfile.mkdtemp(prefix="dlcourse-validate-")) if keep is None else keep
     try:
@@ -121,12 +162,12 @@ def validate_assignment(course: Course, assignment: str, keep: Path | None = Non
         report.solution_seconds = _execution_seconds(source_dir, budget)
         report.add("time budget", report.solution_seconds <= budget,
                    f"solution runs in {report.solution_seconds:.1f} s (budget {budget:.0f} s)")
-        engine = SandboxEngine()
-        solution = engine.grade(scratch, assignment, SOLUTION_STUDENT)
+        engine = SandboxEngine(hooks=hooks)
+        solution = _grade(engine, scratch, assignment, SOLUTION_STUDENT, report)
         report.grading_seconds = solution.seconds
         report.add("solution scores full marks", _full_marks(solution),
                    f"{solution.status}, {solution.score}/{solution.max_score} {solution.message}".strip())
-        untouched = engine.grade(scratch, assignment, RELEASE_STUDENT)
+        untouched = _grade(engine, scratch, assignment, RELEASE_STUDENT, report)
         report.add("untouched release scores 0", untouched.status is Status.GRADED and untouched.score == 0,
                    f"{untouched.status}, {untouched.score}/{untouched.max_score} {untouched.message}".strip())
         report.add("has points", solution.max_score > 0, f"max score {solution.max_score:g}")
@@ -141,6 +182,15 @@ def validate_assignment(course: Course, assignment: str, keep: Path | None = Non
         if keep is None:
             shutil.rmtree(scratch_root, ignore_errors=True)
     return report
+
+
+def _grade(engine: SandboxEngine, course: Course, assignment: str, student: str,
+           report: ValidationReport) -> SubmissionResult:
+    """Grade one notebook of the scratch course and keep its instructor log in ``report``."""
+    job = run_job(engine.job(course, assignment, student))
+    who = "solution" if student == SOLUTION_STUDENT else "untouched release"
+    report.logs[who] = job.log
+    return record_result(course, job, engine.hooks or Hooks.load(course))
 
 
 def _grade_cells_without_checks(source_dir: Path) -> list[str]:

@@ -146,3 +146,23 @@ def test_run_hidden_checks_gives_partial_credit(toy_env, capsys):
     out = capsys.readouterr()
     assert "relu" in out.out and out.err == ""
     assert run_hidden_checks(["toy.unknown"], namespace, points=1.0) == 0.0
+
+
+def test_a_check_bug_goes_to_the_instructor_log_and_the_logger_not_to_the_student(caplog):
+    def check_raises(student, rng):
+        yield CaseResult(True, "first case")
+        raise KeyError("oracle_table")
+
+    kept: list[str] = []
+    with caplog.at_level("ERROR", logger="dlcourse.checks"):
+        cases = run_check(Check("t.bug", "t", "bug", check_raises), InKernelStudent({}), instructor_log=kept)
+    assert [case.message for case in cases] == ["bug: could not be checked (KeyError)"]
+    assert len(kept) == 1 and "Traceback" in kept[0] and "oracle_table" in kept[0] and "check_raises" in kept[0]
+    assert "t.bug" in caplog.text and "oracle_table" in caplog.text
+
+
+def test_compare_array_gives_its_hint_for_shape_and_nan_too():
+    expected = np.ones((2, 3))
+    for got in (np.ones(3), np.full((2, 3), np.inf), np.full((2, 3), np.nan), np.zeros((2, 3))):
+        result = compare_array("softmax", got, expected, hint="subtract the maximum first")
+        assert not result.passed and result.message.endswith("(subtract the maximum first)"), result.message

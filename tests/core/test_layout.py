@@ -88,3 +88,11 @@ def test_wheel_top_level_names_and_kernelspec(wheel):
     assert top == {"dlcourse", "dlcourse_graders", *BUILTIN_TOPICS}
     assert any(n.endswith("data/share/jupyter/kernels/dlcourse-py3/kernel.json") for n in names)
     assert "dlcourse_perceptron/widgets.py" in names and "dlcourse_perceptron/data.py" in names
+
+
+def test_wheel_ships_the_test_kit_and_the_new_topic_templates(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    from dlcourse.scaffold import FILES
+
+    assert "dlcourse/testing.py" in names and "dlcourse/scaffold.py" in names
+    assert {f"dlcourse/topic_template/{template}" for template in FILES} <= names

@@ -11,7 +11,8 @@ import pytest
 
 from dlcourse import PROJECT_NAME, hookspecs
 from dlcourse.manager import Hooks, get_plugin_manager, plugin_object
-from dlcourse.topic_plugin import DatasetRef, TopicPlugin, VisualiserRef, lesson_and_assignment, resolve
+from dlcourse.topic_plugin import (BrokenChecksError, DatasetRef, TopicPlugin, VisualiserRef, lesson_and_assignment,
+                                   resolve)
 from dlcourse.types import Topic
 
 TOPIC = Topic("demo_topic", "A demo topic", order=5, plugin="demo_topic_module")
@@ -96,3 +97,30 @@ def test_check_sources_are_found_without_importing_the_checks(tmp_path, monkeypa
     assert hook.dlcourse_check_sources(course=None, topic=Topic("other", "Other")) == [[]]
     missing = _manager(_plugin("no_such_topic_pkg.hidden.checks")).hook
     assert missing.dlcourse_check_sources(course=None, topic=TOPIC) == [[]]
+
+
+def test_a_hidden_package_that_does_not_import_is_an_error_with_its_traceback(tmp_path, monkeypatch):
+    package = tmp_path / "demo_broken_topic"
+    (package / "hidden").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "hidden" / "__init__.py").write_text("")
+    (package / "hidden" / "checks.py").write_text("import numpy as np\nfrom .oracles import table\nCHECKS = []\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin = _plugin("demo_broken_topic.hidden.checks")
+    with pytest.raises(BrokenChecksError) as raised:
+        plugin.dlcourse_register_checks(course=None, topic=TOPIC)
+    message, details = str(raised.value), raised.value.details
+    assert "exist but do not import" in message and "No module named 'demo_broken_topic.hidden.oracles'" in message
+    assert "\n" not in message, "one line: it may become a grading status"
+    assert "Traceback" in details and "checks.py" in details and "from .oracles import table" in details
+    # absent (a student's install) is still no checks, not an error
+    assert _plugin("demo_broken_topic.elsewhere.checks").dlcourse_register_checks(course=None, topic=TOPIC) == []
+    assert _plugin("no_such_topic_package.hidden.checks").dlcourse_register_checks(course=None, topic=TOPIC) == []
+
+
+def test_an_assignment_only_topic_needs_no_lesson(tmp_path):
+    (tmp_path / "solo.py").write_text("# %% [markdown]\n# An assignment\n")
+    (only,) = lesson_and_assignment("solo", tmp_path)
+    assert (only.kind, only.assignment, only.path) == ("assignment", "solo", tmp_path / "solo.py")
+    (tmp_path / "lesson.py").write_text("# %% [markdown]\n# A lesson\n")
+    assert [s.kind for s in lesson_and_assignment("solo", tmp_path)] == ["lesson", "assignment"]

@@ -209,3 +209,24 @@ def test_feedback_scan_withholds_pages_with_secrets(toy_course, monkeypatch):
     with pytest.raises(FeedbackLeakError, match="eve"):
         assert_no_leak(toy_course, [page, clean])
     assert not page.exists() and clean.exists()
+
+
+def test_a_bug_in_a_check_leaves_its_traceback_in_the_instructors_log_only(toy_course):
+    """The toy relu check indexes what relu returns: a scalar answer makes the check itself raise TypeError."""
+    generate_assignment(toy_course, "toy")
+    notebook = nbformat.read(toy_course.source_dir("toy") / "toy.ipynb", as_version=4)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "relu":
+            cell.source = "def relu(x):\n    return 0.0\n"
+    folder = toy_course.submitted_dir("scalar", "toy")
+    folder.mkdir(parents=True)
+    nbformat.write(notebook, folder / "toy.ipynb")
+    (result,) = grade_assignment(toy_course, "toy", ["scalar"])
+    assert result.status is Status.GRADED and result.score == 2  # double earns its 2 points, relu none
+    log = json.loads((toy_course.root / "logs" / "toy" / "scalar.log").read_text())
+    text = "\n".join(log["checks"])
+    assert "toy.ipynb, cell relu_tests: 0/3" in text and "check toy.relu: 0/1 cases passed" in text
+    assert "hidden check toy.relu raised an exception" in text and "Traceback" in text and "TypeError" in text
+    graded = (toy_course.autograded_dir("scalar", "toy") / "toy.ipynb").read_text()
+    assert "could not be checked (TypeError)" in graded  # what the student is told
+    assert "Traceback" not in graded and "dlcourse_toytopic" not in graded

@@ -24,7 +24,7 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_autoencoders import data, drivers, widgets  # noqa: E402
 from dlcourse_autoencoders.hidden.checks import CHECKS  # noqa: E402
-from topic_support import (  # noqa: E402
+from dlcourse.testing import (  # noqa: E402
     SOLUTION_REGION,
     assert_public_tests_need_the_exercises,
     assert_reference_passes,

@@ -1,4 +1,9 @@
-"""What every topic promises (DESIGN §5), checked for every installed topic."""
+"""What every topic promises (DESIGN §5), checked for every installed topic, third-party ones included.
+
+The generic promises come from the shipped test kit (:mod:`dlcourse.testing`),
+the same assertions a third-party topic's own tests make; the built-in
+topics also promise a lesson, a widget and a dataset each.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +19,28 @@ from conftest import run_cli
 from dlcourse.build import build_course
 from dlcourse.coursedir import init_course
 from dlcourse.manager import BUILTIN_TOPICS, Hooks
+from dlcourse.testing import assert_topic_contract
 from dlcourse.types import Topic
 
 HOOKS = Hooks.load()
-TOPICS = [t for t in HOOKS.topics() if t.plugin in BUILTIN_TOPICS or f"dlcourse_{t.slug}" in BUILTIN_TOPICS]
-SLUGS = [t.slug for t in TOPICS]
+#: every installed topic: the built-in ones and any installed through the ``dlcourse`` entry-point group
+SLUGS = [t.slug for t in HOOKS.topics()]
+BUILTIN_SLUGS = [t.slug for t in HOOKS.topics() if t.plugin in BUILTIN_TOPICS]
 
 
 def test_every_builtin_topic_is_found():
-    assert len(SLUGS) == len(BUILTIN_TOPICS)
+    assert len(BUILTIN_SLUGS) == len(BUILTIN_TOPICS)
+    assert set(BUILTIN_SLUGS) <= set(SLUGS)
 
 
 @pytest.mark.parametrize("slug", SLUGS)
+def test_topic_meets_the_test_kit_contract(slug):
+    """Check sources found without importing, reference full marks, release 0 without leaks,
+    no exercise written = 0, no message reveals a value (dlcourse.testing.assert_topic_contract)."""
+    assert_topic_contract(slug, HOOKS)
+
+
+@pytest.mark.parametrize("slug", BUILTIN_SLUGS)
 def test_topic_supplies_lesson_assignment_widget_data_and_checks(slug):
     topic = HOOKS.topic(slug)
     sources = HOOKS.notebooks(topic)
@@ -38,10 +53,16 @@ def test_topic_supplies_lesson_assignment_widget_data_and_checks(slug):
     assert checks and all(c.startswith(f"{slug}.") for c in checks)
 
 
+def _plugin_of(topic: Topic):
+    """The registered plugin that contributes ``topic`` (an entry point registers it under its own name)."""
+    return next(plugin for plugin in HOOKS.pm.get_plugins()
+                if topic in (getattr(plugin, "dlcourse_register_topics", lambda course: [])(course=None) or []))
+
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_hooks_ignore_other_topics_and_missing_hidden(slug, monkeypatch):
     topic = HOOKS.topic(slug)
-    plugin = HOOKS.pm.get_plugin(topic.plugin)
+    plugin = _plugin_of(topic)
     other = Topic("some_other_topic", "Another topic")
     assert plugin.dlcourse_register_notebooks(course=None, topic=other) == []
     assert plugin.dlcourse_register_checks(course=None, topic=other) == []
@@ -71,7 +92,7 @@ def test_every_check_is_used_by_a_grade_cell(slug, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize("slug", BUILTIN_SLUGS)
 def test_demo_grades_the_simulated_class_as_expected(slug, tmp_path):
     """validate (solution full marks, release 0, no leak, time budget) + five simulated students."""
     result = run_cli("demo", "--course", str(tmp_path / "demo"), slug)
@@ -80,7 +101,7 @@ def test_demo_grades_the_simulated_class_as_expected(slug, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize("slug", BUILTIN_SLUGS)
 def test_lessons_run_clean_under_nbval(slug, tmp_path):
     course = init_course(tmp_path / "c")
     lessons = [p for p in build_course(course, [slug]) if nbformat.read(p, as_version=4).metadata["dlcourse"]["kind"]

@@ -26,7 +26,7 @@ from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # 
 from dlcourse_gan import data, drivers, widgets  # noqa: E402
 from dlcourse_gan.hidden import checks as hidden  # noqa: E402
 from dlcourse_gan.hidden.checks import CHECKS  # noqa: E402
-from topic_support import (  # noqa: E402
+from dlcourse.testing import (  # noqa: E402
     SOLUTION_REGION,
     assert_missing_function_scores_zero,
     assert_public_tests_need_the_exercises,

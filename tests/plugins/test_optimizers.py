@@ -26,7 +26,7 @@ from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # 
 from dlcourse_optimizers import data, drivers, models, problems, surfaces, widgets  # noqa: E402
 from dlcourse_optimizers.hidden.checks import CHECKS  # noqa: E402
 from dlcourse_optimizers.hidden.variants import HINTS  # noqa: E402
-from topic_support import (  # noqa: E402
+from dlcourse.testing import (  # noqa: E402
     SOLUTION_REGION,
     assert_public_tests_need_the_exercises,
     assert_reference_passes,

@@ -23,7 +23,7 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases  # noqa: E
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser  # noqa: E402
 from dlcourse_perceptron import data, widgets  # noqa: E402
 from dlcourse_perceptron.hidden.checks import CHECKS  # noqa: E402
-from topic_support import (  # noqa: E402
+from dlcourse.testing import (  # noqa: E402
     SOLUTION_REGION,
     assert_missing_function_scores_zero,
     assert_public_tests_need_the_exercises,

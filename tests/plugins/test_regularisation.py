@@ -24,7 +24,7 @@ from dlcourse.checking import InKernelStudent, run_check, score_cases
 from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 from dlcourse_regularisation import data, drivers, widgets
 from dlcourse_regularisation.hidden.checks import CHECKS, SUBJECTS
-from topic_support import (
+from dlcourse.testing import (
     SOLUTION_REGION,
     assert_missing_function_scores_zero,
     assert_public_tests_need_the_exercises,

@@ -26,7 +26,7 @@ from dlcourse.types import Check, Dataset, NotebookSource, Topic, Visualiser
 from dlcourse_rnn import data, drivers, widgets
 from dlcourse_rnn.hidden import checks as hidden
 from dlcourse_rnn.hidden.checks import CHECKS
-from topic_support import (
+from dlcourse.testing import (
     SOLUTION_REGION,
     assert_missing_function_scores_zero,
     assert_public_tests_need_the_exercises,
