@@ -19,7 +19,7 @@ from nbgrader.api import MissingEntry
 from dlcourse.coursedir import Course, CourseError
 
 from dlcourse_graders.gradebook import open_gradebook
-from dlcourse_graders.nbgrader_rules import names_checks
+from dlcourse_graders.nbgrader_rules import is_plain_grade, names_checks
 
 
 def missing_assignment(assignment: str) -> str:
@@ -28,14 +28,34 @@ def missing_assignment(assignment: str) -> str:
             f"(`dlcourse release {assignment}`, or `nbgrader generate_assignment {assignment}`)")
 
 
+def require_released(course: Course, assignment: str) -> None:
+    """:class:`CourseError` in nbgrader's words unless generate_assignment has run for ``assignment``."""
+    from dlcourse.nbgrader_ops import use_environment_scripts
+
+    use_environment_scripts()
+    with open_gradebook(course) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise CourseError(missing_assignment(assignment)) from None
+
+
 def with_gradebook_cells(course: Course, assignment: str,
                          notebooks: dict[str, NotebookNode]) -> dict[str, NotebookNode]:
     """Copies of ``notebooks`` (file name -> source notebook) in which each locked cell that
     names no dlcourse check has the source generate_assignment saved, and every
     nbgrader cell the saved checksum (what tells an untouched answer).
 
+    An assignment whose every grade cell names dlcourse checks is returned as
+    it is: its cells need nothing from the gradebook.
+
     :class:`CourseError` when the gradebook does not know the assignment or a notebook.
     """
+    from dlcourse.nbgrader_ops import use_environment_scripts
+
+    if not any(is_plain_grade(cell) for notebook in notebooks.values() for cell in notebook.cells):
+        return dict(notebooks)
+    use_environment_scripts()  # nbgrader's gradebook runs `alembic` by name
     result: dict[str, NotebookNode] = {}
     with open_gradebook(course) as gb:
         try:

@@ -332,7 +332,7 @@ def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepare
                                           env=env, allow_weak=job.weak_sandbox))
         timing["startup"] = box.startup_seconds
         sandbox.append(box.isolation)
-        box.exec(PRELUDE)
+        box.exec(PRELUDE, owner="instructor")
         for notebook in prepared:
             cells = executed.setdefault(notebook.name.removesuffix(".ipynb") + ".ipynb", [])
             for cell in notebook.cells:

@@ -37,17 +37,18 @@ import types
 from typing import Any, Callable
 
 #: Modules whose attributes a test may rely on; restored to their state before any student code ran.
-MODULES = ("builtins", "math", "cmath", "operator", "functools", "json", "json.encoder", "json.decoder",
+MODULES = ("dlcourse_graders.pristine", "builtins", "math", "cmath", "operator", "functools", "json", "json.encoder", "json.decoder",
            "hashlib", "unittest", "unittest.case", "numpy", "numpy.testing", "numpy.linalg",
            "numpy.testing._private.utils", "numpy._core.numeric", "numpy._core.fromnumeric",
            "numpy._core.multiarray", "numpy._core.umath", "numpy._core._methods", "numpy._core.arrayprint",
            "torch", "torch.testing", "torch.testing._comparison", "torch.nn.functional",
-           "dlcourse_graders.sandbox_child", "dlcourse_graders.pristine")
+           "dlcourse_graders.sandbox_child")
 #: Submodules imported for the snapshot when their parent library is already loaded (NumPy loads them lazily).
 LAZY = {"numpy": ("numpy.testing", "numpy.linalg"), "torch": ("torch.testing", "torch.nn.functional")}
 #: Classes whose attribute dictionaries a student could rewrite (C types such as ndarray cannot be changed).
 CLASSES = (("torch", "Tensor"), ("unittest.case", "TestCase"), ("dlcourse_graders.sandbox_child", "Server"),
-           ("dlcourse_graders.sandbox_child", "_CappedText"), ("json.encoder", "JSONEncoder"))
+           ("dlcourse_graders.sandbox_child", "_CappedText"), ("json.encoder", "JSONEncoder"),
+           ("dlcourse_graders.pristine", "Pristine"), ("dlcourse_graders.pristine", "Refused"))
 #: Attributes by which an object decides how it compares, converts, prints or passes isinstance checks.
 DANGEROUS = frozenset({
     "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__len__", "__hash__",
@@ -110,7 +111,8 @@ class Pristine:
     def __init__(self) -> None:
         # every helper is bound here, before student code, so that rebinding a global cannot disarm it
         self._setattr, self._getattr, self._delattr = builtins.setattr, builtins.getattr, builtins.delattr
-        self._items, self._type, self._id = dict.items, builtins.type, builtins.id
+        self._items, self._type, self._id, self._vars = dict.items, builtins.type, builtins.id, builtins.vars
+        self._builtins = builtins
         self._isinstance, self._callable = builtins.isinstance, builtins.callable
         for parent, children in LAZY.items():
             if parent in sys.modules:
@@ -119,8 +121,10 @@ class Pristine:
                         importlib.import_module(child)
                     except Exception:  # noqa: BLE001 - an optional submodule that fails to import is not needed
                         pass
+        # this module and builtins come first: restoring them first disarms a patch of what restore() calls
         self.modules: dict[str, tuple[types.ModuleType, dict[str, Any]]] = {
             name: (sys.modules[name], dict(vars(sys.modules[name]))) for name in MODULES if name in sys.modules}
+        self._restore = self.restore  # bound now: a patched Pristine.restore is never called
         self.classes: list[tuple[type, dict[str, Any]]] = []
         for module_name, class_name in CLASSES:
             cls = getattr(sys.modules.get(module_name), class_name, None)
@@ -146,16 +150,16 @@ class Pristine:
 
     def restore(self) -> None:
         """Put back every snapshotted attribute, hook and handler; clear what the student added."""
-        setattr_, items = self._setattr, self._items
+        setattr_, items, vars_ = self._setattr, self._items, self._vars
         for name, (module, saved) in items(self.modules):
-            current = vars(module)
+            current = vars_(module)
             for key, value in items(saved):
                 if current.get(key, _MISSING) is not value:
                     current[key] = value
             if sys.modules.get(name) is not module:
                 sys.modules[name] = module
         for cls, saved in self.classes:
-            current = vars(cls)
+            current = vars_(cls)
             for key in [k for k in current if k not in saved]:
                 try:
                     self._delattr(cls, key)
@@ -221,8 +225,10 @@ class Pristine:
 
     def enter_test(self, namespace: dict[str, Any]) -> str:
         """Prepare ``namespace`` for an instructor's test cell; returns a reason to fail it, or ''."""
+        self._restore()
         gc.collect()  # a student's finalizer runs now, not in the middle of the test
-        self.restore()
+        self._restore()
+        namespace["__builtins__"] = self._builtins  # a notebook may have rebound its builtins
         threads = _python_threads()
         if threads:
             return f"{threads} background thread(s) of the notebook were still running; tests run alone"
@@ -241,10 +247,10 @@ class Pristine:
             if original is not value:
                 namespace[name] = original
         self.wrapped.clear()
-        self.restore()
+        self._restore()
 
     def _wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        restore, make_plain = self.restore, self.plain
+        restore, make_plain = self._restore, self.plain
 
         @functools.wraps(function)
         def student_function(*args: Any, **kwargs: Any) -> Any:
