@@ -167,13 +167,14 @@ def copy_course(course: Course, target: Path) -> Course:
     return Course(target)
 
 
-def stock_autograde(course: Course, assignment: str = "*", check: bool = True) -> None:
+def stock_autograde(course: Course, assignment: str = "*", check: bool = True) -> str:
     """nbgrader's own autograde, deliberately (the course config refuses it otherwise);
     ``*``: every assignment in one run; ``check=False``: a submission may break it."""
     done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force", STOCK_AUTOGRADE],
                           cwd=course.root, env=tool_env(), capture_output=True, text=True, timeout=1800)
     if check and done.returncode != 0:
         raise RuntimeError(f"nbgrader autograde {assignment} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return done.stdout + done.stderr
 
 
 def dlcourse_grade(course: Course, assignment: str, executor: Executor | None = None) -> None:
@@ -194,11 +195,12 @@ def outcomes(course: Course, assignment: str, students: list[str]) -> dict[str, 
     return found
 
 
-def compare(root: Path) -> list[tuple[str, str, Outcome, Outcome]]:
-    """Build, grade both ways, and return (assignment, student, stock, dlcourse) rows."""
+def compare(root: Path) -> tuple[list[tuple[str, str, Outcome, Outcome]], str]:
+    """Build, grade both ways, and return (assignment, student, stock, dlcourse) rows
+    and stock nbgrader's log."""
     course, students = build_course(root)
     stock = copy_course(course, root / "stock")
-    stock_autograde(stock)
+    log = stock_autograde(stock)
     executor = LocalExecutor(2)  # warm workers shared by every assignment
     try:
         for assignment in students:
@@ -209,7 +211,7 @@ def compare(root: Path) -> list[tuple[str, str, Outcome, Outcome]]:
     for assignment, names in students.items():
         ours, theirs = outcomes(course, assignment, names), outcomes(stock, assignment, names)
         rows += [(assignment, name, theirs[name], ours[name]) for name in names]
-    return rows
+    return rows, log
 
 
 def table(rows: list[tuple[str, str, Outcome, Outcome]]) -> str:
@@ -230,7 +232,7 @@ def main() -> int:
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="dlcourse-parity-"))
     try:
-        rows = compare(root)
+        rows, _ = compare(root)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -11,6 +11,7 @@ the same cells left for manual grading, and no cheating attempt may get more.
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -24,8 +25,10 @@ FOREIGN = {("ps1", "bitdiddle"), ("autohashed", "changed"), ("autohashed", "unch
 
 @pytest.mark.slow
 def test_nbgraders_own_material_grades_as_under_stock_nbgrader(tmp_path):
-    rows = compare(tmp_path)
+    rows, stock_log = compare(tmp_path)
     print(table(rows))
+    # stock nbgrader reads the config `dlcourse init` wrote without a complaint
+    assert "not recognized" not in stock_log and "allow_errors" not in stock_log, stock_log[-2000:]
     assert len(rows) == 23
     for assignment, student, stock, ours in rows:
         assert ours.max_score == stock.max_score, (assignment, student)
@@ -40,7 +43,22 @@ def test_nbgraders_own_material_grades_as_under_stock_nbgrader(tmp_path):
     assert graded[("patterns", "solution")].manual == ("p1:explain", "p1:task_plot", "p1:why")
     assert graded[("patterns", "half")].score == 1.0
     assert graded[("ps1", "hacker")].max_score == 13  # task cells count in the maximum
-    for assignment, student, _, _ in rows:
+    for assignment, student, _, _ in rows:  # honest submissions are not flagged; foreign cells are
         log = json.loads((tmp_path / "course" / "logs" / assignment / f"{student}.log").read_text())
         expected = "tampered" if (assignment, student) in FOREIGN else "graded"
         assert log["status"] == expected, (assignment, student, log["message"])
+
+
+def test_grading_an_assignment_never_released_says_so_in_one_line(tmp_path):
+    from conftest import run_cli
+    from nbgrader_parity import DOCS
+
+    from dlcourse.coursedir import init_course
+
+    course = init_course(tmp_path / "course")
+    shutil.copytree(DOCS / "source" / "ps1", course.source_dir("ps1"))
+    shutil.copytree(DOCS / "submitted" / "hacker" / "ps1", course.submitted_dir("hacker", "ps1"))
+    done = run_cli("grade", "ps1", cwd=course.root)
+    assert done.returncode != 0
+    assert "No assignment with ID 'ps1' exists in the database" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout and len(done.stderr.strip().splitlines()) == 1
