@@ -227,12 +227,14 @@ def secret_folders(hooks: Hooks) -> list[Path]:
 
 
 def notebook_imports(notebooks: Iterable[NotebookNode]) -> tuple[str, ...]:
-    """Modules the (trusted) source notebooks import, plus numpy and torch: what a
-    warm zygote preloads so that no submission pays for these imports."""
+    """Modules the (trusted) source notebooks import, plus numpy, numpy.testing and torch:
+    what a warm zygote preloads so that no submission pays for these imports
+    (numpy.testing: every child snapshots it for plain nbgrader tests, see
+    :mod:`dlcourse_graders.pristine`)."""
     import ast
     import importlib.util
 
-    found = ["numpy", "torch"]
+    found = ["numpy", "numpy.testing", "torch"]
     for notebook in notebooks:
         for cell in notebook.cells:
             if cell.cell_type != "code":
