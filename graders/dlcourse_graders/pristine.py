@@ -141,6 +141,7 @@ class Pristine:
         self.instructor_functions: set[int] = set()
         self._keep: list[Any] = []  # keeps the instructor's functions alive, so their ids stay unique
         self.wrapped: dict[int, tuple[Any, Any]] = {}  # id(wrapper) -> (wrapper, original)
+        self.displaced: dict[str, tuple[Any, Any]] = {}  # name -> (the student's value, the instructor's)
         try:
             sys.addaudithook(_refuse_new_audit_hooks)
         except Exception:  # noqa: BLE001 - without it a student audit hook could act mid-test
@@ -232,8 +233,11 @@ class Pristine:
         threads = _python_threads()
         if threads:
             return f"{threads} background thread(s) of the notebook were still running; tests run alone"
+        self.displaced = {}
         for name, value in self._items(self.instructor):
-            if namespace.get(name, _MISSING) is not value:
+            current = namespace.get(name, _MISSING)
+            if current is not value:
+                self.displaced[name] = (current, value)
                 namespace[name] = value
         for name, value in list(self._items(namespace)):
             if not name.startswith("__") and self._is_student_function(value):
@@ -241,11 +245,20 @@ class Pristine:
         return ""
 
     def leave_test(self, namespace: dict[str, Any]) -> None:
-        """Give the student's functions back to the namespace after a test cell."""
+        """Give the student's functions back to the namespace after a test cell, and the
+        student's own bindings of the names the test saw as the instructor bound them
+        (the student's later cells go on with their own values)."""
         for name, value in list(self._items(namespace)):
             original = self.unwrapped(value)
             if original is not value:
                 namespace[name] = original
+        for name, (student_value, instructor_value) in self._items(self.displaced):
+            if namespace.get(name, _MISSING) is instructor_value:  # the test did not rebind it
+                if student_value is _MISSING:
+                    namespace.pop(name, None)
+                else:
+                    namespace[name] = student_value
+        self.displaced = {}
         self.wrapped.clear()
         self._restore()
 
@@ -321,7 +334,7 @@ def _plain(value: Any, label: str, roots: tuple[str, ...], _depth: int = 0) -> A
             return value
         return dict(plained)
     for cls in kind.__mro__[:-1]:  # not object
-        for key in DANGEROUS.intersection(vars(cls)):
+        for key in sorted(DANGEROUS.intersection(vars(cls))):  # sorted: the same message every run
             attribute = vars(cls)[key]
             function = getattr(attribute, "__func__", attribute)
             if not _is_library_code(function, roots):

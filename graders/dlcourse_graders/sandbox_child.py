@@ -473,8 +473,8 @@ class Server:
         warnings._filters_mutated()  # type: ignore[attr-defined]
         test, instructor = bool(request.get("test")), request.get("owner") == "instructor"
         guard = self.guard  # bound methods, taken when it was armed: patching its class changes nothing
+        before = dict(self.namespace) if instructor else {}  # what this cell binds is the instructor's
         refusal = guard["enter_test"](self.namespace) if test and guard is not None else ""
-        before = dict(self.namespace) if instructor else {}
         out, err = _CappedText(), _CappedText()
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
