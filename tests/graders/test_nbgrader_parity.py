@@ -62,3 +62,37 @@ def test_grading_an_assignment_never_released_says_so_in_one_line(tmp_path):
     assert done.returncode != 0
     assert "No assignment with ID 'ps1' exists in the database" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_an_assignment_mixing_dlcourse_checks_and_plain_nbgrader_cells(toy_course):
+    """dlcourse checks keep grading their cells; the plain cells added beside them follow
+    nbgrader's rules; both engines agree on honest submissions, and the maximum counts all."""
+    import nbformat
+
+    from dlcourse.nbgrader_ops import generate_assignment
+    from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
+    from dlcourse_graders.results import Status
+    from dlcourse_graders.sandbox_engine import SandboxEngine
+    from dlcourse_graders.simulate import simulate_class
+    from nbgrader_parity import _cell
+
+    path = toy_course.source_dir("toy") / "toy.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    at = 1 + next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "relu")
+    notebook.cells[at:at] = [
+        _cell("code", "assert relu(np.array([1.0]))[0] == 1.0\n### BEGIN HIDDEN TESTS\n"
+                      "assert relu(np.array([-2.0]))[0] == 0.0\n### END HIDDEN TESTS", "plain_relu", grade=True,
+              points=1),
+        _cell("markdown", "Why relu?\n### BEGIN SOLUTION\nIt is cheap.\n### END SOLUTION", "why_relu",
+              grade=True, solution=True, points=2),
+    ]
+    nbformat.write(notebook, path)
+    generate_assignment(toy_course, "toy")
+    simulate_class(toy_course, "toy")
+    for student in ("perfect", "untouched", "partial"):
+        sandboxed = SandboxEngine(wall_limit=20).grade(toy_course, "toy", student)
+        stock = NbgraderAutogradeEngine(wall_limit=60).grade(toy_course, "toy", student)
+        assert (sandboxed.score, sandboxed.max_score) == (stock.score, stock.max_score), student
+        assert sandboxed.status is Status.GRADED, (student, sandboxed.message)
+    assert sandboxed.max_score == 2 + 3 + 1 + 2
