@@ -127,6 +127,7 @@ def validate_assignment(course: Course, assignment: str, keep: Path | None = Non
         _check_release(report, source_dir, release_dir)
         for student, folder in ((SOLUTION_STUDENT, source_dir), (RELEASE_STUDENT, release_dir)):
             shutil.copytree(folder, scratch.submitted_dir(student, assignment))
+        _answer_release(release_dir, source_dir, scratch.submitted_dir(SOLUTION_STUDENT, assignment))
         budget = sum(time_limit(p) for p in sorted(source_dir.glob("*.ipynb")))
         report.solution_seconds = _execution_seconds(source_dir, budget)
         report.add("time budget", report.solution_seconds <= budget,
@@ -181,6 +182,21 @@ def grading_plan(source_dir: Path) -> list[PlannedCell]:
                 how = BY_TESTS
             plan.append(PlannedCell(path.name, str(meta.get("grade_id")), float(meta.get("points") or 0), how))
     return plan
+
+
+def _answer_release(release_dir: Path, source_dir: Path, target: Path) -> None:
+    """The solution as a student would submit it: the release (autotests expanded, hidden
+    tests cleared) with every answer cell holding the source's solution."""
+    for release_path in sorted(release_dir.glob("*.ipynb")):
+        source = nbformat.read(source_dir / release_path.name, as_version=4)
+        answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                   if c.metadata.get("nbgrader", {}).get("solution") and c.metadata["nbgrader"].get("grade_id")}
+        notebook = nbformat.read(release_path, as_version=4)
+        for cell in notebook.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in answers:
+                cell.source = answers[grade_id]
+        nbformat.write(notebook, target / release_path.name)
 
 
 def _earns(result: SubmissionResult, automatic: float) -> bool:

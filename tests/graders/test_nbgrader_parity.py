@@ -96,3 +96,26 @@ def test_an_assignment_mixing_dlcourse_checks_and_plain_nbgrader_cells(toy_cours
         assert (sandboxed.score, sandboxed.max_score) == (stock.score, stock.max_score), student
         assert sandboxed.status is Status.GRADED, (student, sandboxed.message)
     assert sandboxed.max_score == 2 + 3 + 1 + 2
+
+
+@pytest.mark.slow
+def test_validate_explains_a_plain_assignment_with_autotests_and_manual_cells(tmp_path):
+    import nbformat
+
+    from conftest import run_cli
+    from nbgrader_parity import FILES, patterns_notebook
+
+    from dlcourse.coursedir import init_course
+
+    course = init_course(tmp_path / "course")
+    shutil.copy(FILES / "autotests.yml", course.root / "autotests.yml")
+    course.source_dir("mixed").mkdir(parents=True)
+    shutil.copy(FILES / "autotest-hashed.ipynb", course.source_dir("mixed") / "p1.ipynb")
+    nbformat.write(patterns_notebook(), course.source_dir("mixed") / "p2.ipynb")
+    done = run_cli("validate", "mixed", cwd=course.root)
+    report = done.stdout
+    assert done.returncode == 0 and "PASSED" in report, report + done.stderr[-2000:]
+    assert "[ok] solution earns every automatic point: graded, 5.0/5 automatic points (of 9)" in report
+    assert "p1.ipynb:test_hashed (1 pt): nbgrader-style tests in the sandbox (hardened" in report
+    assert "p2.ipynb:why (1 pt): by hand" in report and "p2.ipynb:task_plot (1 pt): by hand" in report
+    assert "Traceback" not in report + done.stderr
