@@ -386,8 +386,10 @@ def _score_cell(box: Sandbox, cell: NotebookNode, score: CellScore, outcome: dic
 
     The public tests ran inside the sandbox, where the student could have
     tampered with them: they are shown as diagnostics but never decide a
-    score. Only a cell that names no checks falls back on them (as weak as
-    stock nbgrader; ``dlcourse validate`` fails such an assignment).
+    score. A cell that names no checks is a plain nbgrader cell: nbgrader's
+    rules score what it did (its tests ran hardened, hidden tests included,
+    see :mod:`dlcourse_graders.pristine`), and a manually graded answer is
+    left for the grader.
     """
     if is_manual(cell):
         _score_manual(cell, score)
