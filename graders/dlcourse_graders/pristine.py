@@ -50,14 +50,15 @@ CLASSES = (("torch", "Tensor"), ("unittest.case", "TestCase"), ("dlcourse_grader
            ("dlcourse_graders.sandbox_child", "_CappedText"), ("json.encoder", "JSONEncoder"),
            ("dlcourse_graders.pristine", "Pristine"), ("dlcourse_graders.pristine", "Refused"))
 #: Attributes by which an object decides how it compares, converts, prints or passes isinstance checks.
+#: Container protocols (__len__, __getitem__, __iter__) are left out on purpose: honest answers return
+#: their own datasets and models, and a test that reads them gets what the student's code computes.
 DANGEROUS = frozenset({
-    "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__len__", "__hash__",
-    "__contains__", "__iter__", "__getitem__", "__float__", "__int__", "__index__", "__complex__", "__abs__",
-    "__round__", "__neg__", "__pos__", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
-    "__truediv__", "__rtruediv__", "__pow__", "__str__", "__repr__", "__format__", "__class__",
-    "__array__", "__array_ufunc__", "__array_function__", "__array_priority__", "__array_wrap__",
-    "__array_interface__", "__array_struct__", "__torch_function__", "__torch_dispatch__", "__getattr__",
-    "__getattribute__", "__instancecheck__", "__subclasscheck__", "__iter__", "__next__", "__fspath__",
+    "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__hash__", "__float__", "__int__",
+    "__index__", "__complex__", "__abs__", "__round__", "__neg__", "__pos__", "__add__", "__radd__", "__sub__",
+    "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__", "__pow__", "__str__", "__repr__",
+    "__format__", "__class__", "__array__", "__array_ufunc__", "__array_function__", "__array_priority__",
+    "__array_wrap__", "__array_interface__", "__array_struct__", "__torch_function__", "__torch_dispatch__",
+    "__instancecheck__", "__subclasscheck__", "__fspath__",
 })
 _MISSING = object()
 

@@ -109,3 +109,18 @@ def test_the_child_runs_a_test_on_pristine_names_and_gives_the_student_their_own
     assert out["student_data_kept"] == [0.0, 0.0, 0.0]  # the student's later cells keep their own DATA
     assert out["f_unwrapped"]
     assert out["partial"] == {"error": None, "value": {"kind": "python", "value": 1.5}}
+
+
+class Dataset:
+    """An honest student's dataset: container protocols of its own are fine."""
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, index):
+        return index
+
+
+def test_an_honest_dataset_passes():
+    data = Dataset()
+    assert plain(data, "f", ROOTS) is data
