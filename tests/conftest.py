@@ -25,6 +25,17 @@ def torch_defaults_restored():
         torch.set_grad_enabled(True)
 
 
+@pytest.fixture(autouse=True)
+def grading_caches_cleared():
+    """The grader caches this process's plugins and checks (a warm worker loads them once);
+    a test that registers the toy topic must not inherit what an earlier test loaded without it."""
+    yield
+    jobs = sys.modules.get("dlcourse_graders.jobs")
+    if jobs is not None:
+        for cached in (jobs.worker_hooks, jobs.checks_version, jobs.worker_checks, jobs.worker_secret_folders):
+            cached.cache_clear()
+
+
 @pytest.fixture
 def toy_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Register the toy topic (numpy only, fast) in this process and in kernels."""

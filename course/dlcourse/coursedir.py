@@ -116,7 +116,6 @@ def write_config(root: Path, course_id: str, exchange: Path | None,
         c.AssignLatePenalties.plugin_class = "dlcourse.nbgrader_bridge.LatePenalty"
         # Lessons and assignments run on the course kernel.
         c.Execute.timeout = 120
-        c.Execute.allow_errors = True
 
         # Formgrader's buttons go through dlcourse too.
         # "Generate Feedback": no hidden tests or check ids, LaTeX as MathML, no CDN script.

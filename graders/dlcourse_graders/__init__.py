@@ -24,3 +24,21 @@ def _skip_iri_grammar() -> None:
 
 
 _skip_iri_grammar()
+
+
+def _quiet_missing_cell_ids() -> None:
+    """Notebooks written before nbformat 4.5 (most existing nbgrader courses) have no cell
+    ids; nbformat warns about each one on every read. Grading never uses cell ids
+    (nbgrader's grade_id names the cells), so the warning says nothing to act on."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*[Cc]ell is missing an id field.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="nbformat")
+    try:
+        from nbformat.warnings import MissingIDFieldWarning
+    except ImportError:  # an nbformat without the class: the message filter above suffices
+        return
+    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
+
+
+_quiet_missing_cell_ids()

@@ -82,6 +82,9 @@ def grade_assignment(
     if engine is None and not weak_sandbox and not isinstance(executor, DaskExecutor):
         require_allow_list()  # before any lock or database: nothing is graded, nothing recorded
     chosen = choose_students(course, assignment, students)
+    from dlcourse_graders.gradebook_sources import require_released
+
+    require_released(course, assignment)  # one line in nbgrader's words, not a traceback after grading
     hooks = hooks or Hooks.load(course)
     db_url = course_config(course).db_url
     results: list[SubmissionResult] = []

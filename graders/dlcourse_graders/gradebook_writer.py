@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Mapping
 
-from nbgrader.api import MissingEntry
+from nbgrader.api import MissingEntry, TaskCell
 from nbgrader.utils import parse_utc
 
 from dlcourse.coursedir import Course
@@ -26,11 +26,14 @@ def read_timestamp(folder: Path) -> datetime | None:
         return None
 
 
-def record_scores(course: Course, assignment: str, student: str, scores: Mapping[tuple[str, str], float],
+def record_scores(course: Course, assignment: str, student: str, scores: Mapping[tuple[str, str], float | None],
                   timestamp: datetime | None, hooks: Hooks) -> None:
     """Store ``scores[(notebook, grade_id)]`` as nbgrader auto scores, with late penalties.
 
-    Cells not in ``scores`` get 0, so a stale score from an earlier run never survives.
+    ``None`` leaves a cell for manual grading (nbgrader's manually graded
+    answers). Code cells not in ``scores`` get 0, so a stale score from an
+    earlier run never survives. Task cells are left alone, as nbgrader's
+    autograde leaves them: they are graded by hand.
     """
     with warnings.catch_warnings(), open_gradebook(course) as gb:
         # nbgrader's own add_submission trips SQLAlchemy autoflush warnings
@@ -44,8 +47,14 @@ def record_scores(course: Course, assignment: str, student: str, scores: Mapping
             submission = gb.add_submission(assignment, student, **kwargs)
         for notebook in submission.notebooks:
             for grade in notebook.grades:
-                if grade.cell.cell_type == "code" or grade.auto_score is not None:
-                    grade.auto_score = float(scores.get((notebook.name, grade.name), 0.0))
+                if isinstance(grade.cell, TaskCell):
+                    continue
+                key = (notebook.name, grade.name)
+                if key in scores:
+                    earned = scores[key]
+                    grade.auto_score = None if earned is None else float(earned)
+                elif grade.cell.cell_type == "code" or grade.auto_score is not None:
+                    grade.auto_score = 0.0
                 # nbgrader's own rule (SaveAutoGrades): formgrader lists these for review
                 grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
             notebook.late_submission_penalty = None

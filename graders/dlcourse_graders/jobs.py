@@ -28,9 +28,11 @@ from dlcourse.manager import Hooks
 from dlcourse.types import Check, Topic
 
 from dlcourse_graders.gpu import device_env
+from dlcourse_graders.nbgrader_rules import (execute_result, is_manual, is_plain_test, max_points, names_checks,
+                                             nbgrader_score)
 from dlcourse_graders.results import Status
 from dlcourse_graders.sandbox import Sandbox, SandboxCrash, SandboxLimits
-from dlcourse_graders.sanitize import InvalidSubmission, PreparedNotebook, prepare, read_submission
+from dlcourse_graders.sanitize import InvalidSubmission, PreparedNotebook, is_protected, prepare, read_submission
 
 NOTEBOOK_OUTPUT_CAP = 1024 * 1024
 Files = tuple[tuple[str, bytes], ...]
@@ -97,7 +99,7 @@ class JobResult:
     max_score: float
     message: str
     seconds: float
-    cell_scores: tuple[tuple[str, str, float], ...] = ()
+    cell_scores: tuple[tuple[str, str, float | None], ...] = ()  # None: left for manual grading
     notebooks: Files = ()
     exec_seconds: float = 0.0
     check_seconds: float = 0.0
@@ -120,7 +122,7 @@ class CellScore:
     notebook: str
     grade_id: str
     points: float
-    earned: float = 0.0
+    earned: float | None = 0.0  # None: left for manual grading, as nbgrader leaves it
     report: list[str] = field(default_factory=list)
     #: what the instructor is told: per check, the failing cases and the traceback of a check's own bug
     log: list[str] = field(default_factory=list)
@@ -229,12 +231,14 @@ def secret_folders(hooks: Hooks) -> list[Path]:
 
 
 def notebook_imports(notebooks: Iterable[NotebookNode]) -> tuple[str, ...]:
-    """Modules the (trusted) source notebooks import, plus numpy and torch: what a
-    warm zygote preloads so that no submission pays for these imports."""
+    """Modules the (trusted) source notebooks import, plus numpy, numpy.testing and torch:
+    what a warm zygote preloads so that no submission pays for these imports
+    (numpy.testing: every child snapshots it for plain nbgrader tests, see
+    :mod:`dlcourse_graders.pristine`)."""
     import ast
     import importlib.util
 
-    found = ["numpy", "torch"]
+    found = ["numpy", "numpy.testing", "torch"]
     for notebook in notebooks:
         for cell in notebook.cells:
             if cell.cell_type != "code":
@@ -280,8 +284,7 @@ def run_job(job: GradingJob) -> JobResult:
 
     started = time.monotonic()
     sources = {name: nbformat.reads(data.decode("utf-8"), as_version=4) for name, data in job.sources}
-    max_score = float(sum(c.metadata["nbgrader"].get("points", 0) for nb in sources.values() for c in nb.cells
-                          if c.metadata.get("nbgrader", {}).get("grade")))
+    max_score = max_points(sources.values())  # grade and task cells, as nbgrader counts them
     base = dict(assignment=job.assignment, student=job.student, max_score=max_score, worker=socket.gethostname())
     submitted = dict(job.submission)
     try:
@@ -308,7 +311,7 @@ def run_job(job: GradingJob) -> JobResult:
     message = "; ".join(filter(None, [message, *notes]))[:1000]
     notebooks = tuple((name, _autograded(sources[name], cells)) for name, cells in executed.items())
     elapsed = time.monotonic() - started
-    return JobResult(status=status, score=round(sum(s.earned for s in scores), 4), message=message,
+    return JobResult(status=status, score=round(sum(s.earned or 0.0 for s in scores), 4), message=message,
                      seconds=elapsed, cell_scores=tuple((s.notebook, s.grade_id, s.earned) for s in scores),
                      notebooks=notebooks, exec_seconds=timing["exec"], check_seconds=timing["check"],
                      startup_seconds=timing["startup"], sandbox="".join(sandbox),
@@ -320,7 +323,8 @@ def instructor_log(scores: Iterable[CellScore], status: Status, message: str) ->
     score, and for each check the failing cases and the traceback of any bug in the check."""
     lines = [f"status: {status}" + (f" ({message})" if message else "")]
     for score in scores:
-        lines.append(f"{score.notebook}.ipynb, cell {score.grade_id}: {score.earned:g}/{score.points:g}")
+        earned = "left for manual grading" if score.earned is None else f"{score.earned:g}"
+        lines.append(f"{score.notebook}.ipynb, cell {score.grade_id}: {earned}/{score.points:g}")
         lines += [f"    {line}" for entry in score.log for line in entry.splitlines()]
     return "\n".join(lines) + "\n"
 
@@ -346,26 +350,38 @@ def _execute(job: GradingJob, files: dict[str, bytes], hide: list[Path], prepare
                                           env=env, allow_weak=job.weak_sandbox))
         timing["startup"] = box.startup_seconds
         sandbox.append(box.isolation)
-        box.exec(PRELUDE)
+        box.exec(PRELUDE, owner="instructor")
         for notebook in prepared:
             cells = executed.setdefault(notebook.name.removesuffix(".ipynb") + ".ipynb", [])
             for cell in notebook.cells:
                 cells.append(cell)
-                if cell.cell_type != "code":
-                    continue
                 meta = cell.metadata.get("nbgrader", {})
                 score = CellScore(notebook.name.removesuffix(".ipynb"), meta.get("grade_id", ""),
                                   float(meta.get("points", 0))) if meta.get("grade") else None
+                if score and cell.cell_type != "code":  # a written answer: nbgrader's rule, nothing runs
+                    _score_manual(cell, score)
+                    scores.append(score)
+                    continue
+                if cell.cell_type != "code":
+                    continue
                 if box.failure is not None:
                     if score:
-                        score.report.append(f"not run: {box.failure}")
+                        if is_manual(cell):
+                            _score_manual(cell, score)
+                        else:
+                            score.report.append(f"not run: {box.failure}")
                         scores.append(score)
                     continue
                 if cell.metadata.get("dlcourse", {}).get("skip_grading"):
                     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="(not run while grading)\n")]
                     continue
+                # a plain nbgrader test runs whole (hidden tests included) and hardened; a cell naming
+                # dlcourse checks runs only its public part, the checks run outside
+                test = is_plain_test(cell)
+                source = without_hidden_region(cell.source) if score and names_checks(cell) else cell.source
                 began = time.monotonic()
-                outcome = _exec(box, to_python(without_hidden_region(cell.source) if score else cell.source))
+                outcome = _exec(box, to_python(source), owner="instructor" if is_protected(cell) else "student",
+                                test=test)
                 timing["exec"] += time.monotonic() - began
                 cell.outputs = _outputs(outcome)
                 if score:
@@ -386,18 +402,28 @@ def _score_cell(box: Sandbox, cell: NotebookNode, score: CellScore, outcome: dic
 
     The public tests ran inside the sandbox, where the student could have
     tampered with them: they are shown as diagnostics but never decide a
-    score. Only a cell that names no checks falls back on them (as weak as
-    stock nbgrader; ``dlcourse validate`` fails such an assignment).
+    score. A cell that names no checks is a plain nbgrader cell: nbgrader's
+    rules score what it did (its tests ran hardened, hidden tests included,
+    see :mod:`dlcourse_graders.pristine`), and a manually graded answer is
+    left for the grader.
     """
+    if is_manual(cell):
+        _score_manual(cell, score)
+        return
     error = outcome.get("error")
+    wanted = cell.metadata.get("dlcourse", {}).get("checks", [])
+    if not wanted:  # a plain nbgrader test: nbgrader's own rule on what the cell did
+        if error:
+            score.report.append(f"tests failed: {error.get('ename')}: {error.get('evalue')}")
+            score.log.append(f"nbgrader-style tests failed: {error.get('ename')}: {error.get('evalue')}")
+        earned, note = nbgrader_score(cell, _outputs(outcome, with_value=True))
+        score.earned = earned
+        score.report += [note] if note else []
+        score.report.append(f"points: {(earned or 0.0):g}/{score.points:g}")
+        return
     if error:
         score.report.append(f"public tests failed: {error.get('ename')}: {error.get('evalue')}")
         score.log.append(f"public tests failed: {error.get('ename')}: {error.get('evalue')}")
-    wanted = cell.metadata.get("dlcourse", {}).get("checks", [])
-    if not wanted:
-        score.earned = 0.0 if error else score.points
-        score.report.append(f"points (public tests only): {score.earned:g}/{score.points:g}")
-        return
     fractions = []
     for check_id in wanted:
         check = checks.get(check_id)
@@ -418,20 +444,30 @@ def _score_cell(box: Sandbox, cell: NotebookNode, score: CellScore, outcome: dic
     score.report.append(f"points: {score.earned:g}/{score.points:g}")
 
 
-def _exec(box: Sandbox, source: str) -> dict[str, Any]:
+def _score_manual(cell: NotebookNode, score: CellScore) -> None:
+    """A manually graded answer: 0 if left as released, else left for the grader (nbgrader's rule)."""
+    score.earned, note = nbgrader_score(cell, [])
+    score.report.append(note or f"points: {score.earned:g}/{score.points:g} (no answer)")
+
+
+def _exec(box: Sandbox, source: str, owner: str = "student", test: bool = False) -> dict[str, Any]:
     try:
-        return box.exec(source)
+        return box.exec(source, owner=owner, test=test, value=test)
     except SandboxCrash as crash:
         return {"stdout": "", "stderr": "", "error": {"ename": crash.status.name, "evalue": str(crash),
                                                       "traceback": str(crash)}}
 
 
-def _outputs(outcome: dict[str, Any]) -> list[NotebookNode]:
+def _outputs(outcome: dict[str, Any], with_value: bool = True) -> list[NotebookNode]:
+    """The cell's outputs in a kernel's order: streams, then its value or its error."""
     outputs = []
     if outcome.get("stdout"):
         outputs.append(nbformat.v4.new_output("stream", name="stdout", text=outcome["stdout"]))
     if outcome.get("stderr"):
         outputs.append(nbformat.v4.new_output("stream", name="stderr", text=outcome["stderr"]))
+    result = execute_result(outcome.get("value")) if with_value else None
+    if result is not None:
+        outputs.append(result)
     error = outcome.get("error")
     if error:
         traceback = error.get("traceback") or ""

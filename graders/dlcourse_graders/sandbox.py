@@ -454,12 +454,19 @@ class Sandbox:
 
     # -------------------------------------------------------------- requests
 
-    def exec(self, source: str) -> dict[str, Any]:
-        """Run one code cell; {'stdout', 'stderr', 'error': None | {ename, evalue, traceback}}."""
-        reply = self._request({"op": "exec", "source": source})
+    def exec(self, source: str, *, owner: str = "student", test: bool = False,
+             value: bool = False) -> dict[str, Any]:
+        """Run one code cell; {'stdout', 'stderr', 'error': None | {ename, evalue, traceback}, 'value'}.
+
+        ``owner`` is ``"instructor"`` for the course's protected cells (the names
+        they bind are restored before each test), ``test`` runs a plain nbgrader
+        test cell hardened (:mod:`dlcourse_graders.pristine`), ``value`` asks for
+        the value of its last expression (see ``sandbox_child.describe_value``).
+        """
+        reply = self._request({"op": "exec", "source": source, "owner": owner, "test": test, "value": value})
         if not reply.get("ok"):
             self._fail(Status.CRASHED, "the sandbox refused a cell")
-        return {key: reply.get(key) for key in ("stdout", "stderr", "error")}
+        return {key: reply.get(key) for key in ("stdout", "stderr", "error", "value")}
 
     def student(self) -> SandboxStudent:
         """The :class:`~dlcourse.checking.Student` that hidden checks use."""

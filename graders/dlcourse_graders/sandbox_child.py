@@ -35,6 +35,7 @@ import signal
 import struct
 import sys
 import traceback
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -437,35 +438,66 @@ class Server:
         self.fd_in, self.fd_out = fd_in, fd_out
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
         self.cells = 0
+        self.guard: dict[str, Callable[..., Any]] | None = None  # see arm()
 
-    def serve(self) -> None:
+    def arm(self, pristine: Any) -> None:
+        """Take the bound methods of a :class:`~dlcourse_graders.pristine.Pristine` made
+        before any student code ran."""
+        self.guard = {name: getattr(pristine, name)
+                      for name in ("enter_test", "leave_test", "record_instructor_cell", "plain")}
+
+    def serve(self, read: Callable[[int], dict[str, Any]] = read_frame,
+              write: Callable[[int, dict[str, Any]], None] = write_frame) -> None:
+        """Answer requests until shutdown; ``read`` and ``write`` are bound before any student
+        code runs, so rebinding this module's globals cannot forge a reply."""
+        handlers = {name: getattr(self, name) for name in dir(type(self)) if name.startswith("op_")}
         while True:
-            request = read_frame(self.fd_in)
+            request = read(self.fd_in)
             op = request.get("op")
             if op == "shutdown":
-                write_frame(self.fd_out, {"ok": True})
+                write(self.fd_out, {"ok": True})
                 return
-            handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(self, f"op_{op}", None)
+            handler: Callable[[dict[str, Any]], dict[str, Any]] | None = handlers.get(f"op_{op}")
             reply = handler(request) if handler else {"ok": False, "error": f"unknown op {op!r}"}
             try:
-                write_frame(self.fd_out, reply)
+                write(self.fd_out, reply)
             except ChannelError as error:
-                write_frame(self.fd_out, {"ok": False, "error": f"returned {error}"})
+                write(self.fd_out, {"ok": False, "error": f"returned {error}"})
 
     def op_exec(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run one cell. ``owner`` says whose cell it is (the instructor's cells bind the names
+        tests may rely on), ``test`` that it is a plain nbgrader test (run hardened, see
+        :mod:`dlcourse_graders.pristine`), ``value`` that its last expression's value is wanted."""
         self.cells += 1
+        # a Jupyter kernel shows a repeated warning again in each cell (stderr fails an nbgrader test)
+        warnings._filters_mutated()  # type: ignore[attr-defined]
+        test, instructor = bool(request.get("test")), request.get("owner") == "instructor"
+        guard = self.guard  # bound methods, taken when it was armed: patching its class changes nothing
+        before = dict(self.namespace) if instructor else {}  # what this cell binds is the instructor's
+        refusal = guard["enter_test"](self.namespace) if test and guard is not None else ""
         out, err = _CappedText(), _CappedText()
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
-        error = None
+        error, value = None, None
         try:
-            exec(compile(str(request["source"]), f"<cell {self.cells}>", "exec"), self.namespace)  # noqa: S102
+            if refusal:
+                raise RuntimeError(refusal)
+            result = run_cell(str(request["source"]), f"<cell {self.cells}>", self.namespace,
+                              bool(request.get("value")))
+            if result is not None:
+                value = describe_value(guard["plain"](result, "the cell") if guard is not None else result)
+            del result
         except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt too: the cell failed
             error = {"ename": type(exc).__name__, "evalue": _short(exc),
                      "traceback": _student_traceback(exc)[-CELL_OUTPUT_CAP:]}
         finally:
             sys.stdout, sys.stderr = saved
-        return {"ok": True, "stdout": out.text(), "stderr": err.text(), "error": error}
+            if guard is not None:
+                if test:
+                    guard["leave_test"](self.namespace)
+                if instructor:
+                    guard["record_instructor_cell"](before, self.namespace)
+        return {"ok": True, "stdout": out.text(), "stderr": err.text(), "error": error, "value": value}
 
     def op_has(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "value": callable(self.namespace.get(str(request["name"])))}
@@ -511,6 +543,32 @@ class Server:
             return {"ok": False, "error": f"`{label}` returned {error}"}
         except Exception as exc:  # noqa: BLE001 - e.g. a tensor whose .numpy() raises
             return {"ok": False, "error": f"`{label}` returned an unusable value ({type(exc).__name__})"}
+
+
+def run_cell(source: str, label: str, namespace: dict[str, Any], want_value: bool) -> Any:
+    """Run ``source`` in ``namespace``; with ``want_value``, return the value of a final
+    expression as IPython would display it (None when there is none or it ends in ``;``)."""
+    import ast
+
+    tree = ast.parse(source, label)
+    last = None
+    if want_value and tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(";"):
+        last = ast.Expression(tree.body.pop().value)
+    exec(compile(tree, label, "exec"), namespace)  # noqa: S102
+    return eval(compile(last, label, "eval"), namespace) if last is not None else None  # noqa: S307
+
+
+def describe_value(value: Any) -> dict[str, Any]:
+    """A cell's value as data for nbgrader's partial-credit rule: plain numbers and
+    strings as themselves, NumPy scalars with their type, anything else by type name only
+    (the grader renders the text; no ``repr`` of a student object runs here)."""
+    kind = type(value)
+    if kind in (bool, int, float, str, complex):
+        return {"kind": "python", "value": encode_value(value)}
+    np = sys.modules.get("numpy")
+    if np is not None and kind in _numpy_scalar_types(np):
+        return {"kind": "numpy", "type": kind.__name__, "value": encode_value(value.item())}
+    return {"kind": "other", "type": str(type.__getattribute__(kind, "__qualname__"))}
 
 
 def _short(error: BaseException, limit: int = 200) -> str:
@@ -559,8 +617,12 @@ def main() -> None:
         write_frame(fd_out, {"ok": False, "error": f"sandbox setup failed: {type(exc).__name__}: {exc}"})
         os._exit(3)
     write_frame(fd_out, {"ok": True, "report": report})
+    server = Server(fd_in, fd_out)
+    from dlcourse_graders.pristine import Pristine
+
+    server.arm(Pristine())  # after the preloads, before any student code
     try:
-        Server(fd_in, fd_out).serve()
+        server.serve()
     except EOFError:
         pass
     os._exit(0)  # skip atexit hooks the student may have registered

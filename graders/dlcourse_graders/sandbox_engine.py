@@ -91,8 +91,14 @@ def load_assignment(course: Course, assignment: str, limits: SandboxLimits | Non
     import, by default), limits (``limits`` or the assignment's own;
     ``wall_limit`` wins over both), the topics whose checks it uses, and its
     seeds: from the assignment and the course secret, never from a student."""
-    sources = _source_notebooks(course, assignment)
-    notebooks = [nbformat.reads(data.decode("utf-8"), as_version=4) for _, data in sources]
+    from dlcourse_graders.gradebook_sources import with_gradebook_cells
+
+    read = {name: nbformat.reads(data.decode("utf-8"), as_version=4)
+            for name, data in _source_notebooks(course, assignment)}
+    # the cells nbgrader's autograde would run: hidden tests in, autotests expanded (CourseError if never released)
+    graded = with_gradebook_cells(course, assignment, read)
+    sources = [(name, nbformat.writes(notebook).encode("utf-8")) for name, notebook in graded.items()]
+    notebooks = list(read.values())
     if preload is None:
         preload = notebook_imports(notebooks)
     topics = topics_of_checks(named_checks(notebooks), hooks or worker_hooks())

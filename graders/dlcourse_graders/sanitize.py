@@ -10,6 +10,7 @@ What was changed is reported so the instructor can see tampering.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 
 import nbformat
@@ -75,10 +76,23 @@ def read_submission(name: str, data: bytes) -> NotebookNode:
     return notebook
 
 
+@functools.cache
+def _hidden_tests_remover():  # noqa: ANN202 - nbgrader's ClearHiddenTests preprocessor
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    return ClearHiddenTests()
+
+
 def _public(source: object) -> str:
-    """What a student sees of a protected cell (the release drops hidden regions)."""
+    """What a student sees of a protected cell: the release drops hidden regions,
+    line by line, with nbgrader's own ClearHiddenTests."""
     text = source if isinstance(source, str) else "".join(source) if isinstance(source, list) else ""
-    return without_hidden_region(text.replace("\r\n", "\n")).strip()
+    cell = nbformat.v4.new_code_cell(text.replace("\r\n", "\n"))
+    try:
+        _hidden_tests_remover()._remove_hidden_test_region(cell)
+    except RuntimeError:  # unbalanced markers: nbgrader would refuse to release it
+        return without_hidden_region(cell.source).strip()
+    return cell.source.strip()
 
 
 def _plain(cell: NotebookNode) -> NotebookNode:

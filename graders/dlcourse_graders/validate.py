@@ -2,10 +2,13 @@
 
 In a scratch copy of the course (the real gradebook is never touched) it
 releases the assignment, proves the release hides every solution and hidden
-region, grades the reference solution (full marks expected) and the untouched
-release (zero expected, with a clean status) with the sandboxed engine,
-checks that plain ``nbgrader autograde`` also gives the solution full marks
-(the in-kernel fallback), and times the solution against the budget.
+region, grades the reference solution (every automatic point expected; cells
+graded by hand are left for the grader) and the untouched release (zero
+expected, with a clean status) with the sandboxed engine, checks that plain
+``nbgrader autograde`` gives the solution the same, times the solution
+against the budget, and says how each grade cell is graded: by a dlcourse
+check (tamper-proof), by nbgrader-style tests in the sandbox (hardened), or
+by hand.
 
 It refuses a built assignment older than its notebook sources, and a topic
 whose hidden checks exist but do not import. Its report names, on failure
@@ -31,6 +34,7 @@ from dlcourse.nbgrader_ops import course_config, generate_assignment
 
 from dlcourse_graders.nbgrader_engine import NbgraderAutogradeEngine
 from dlcourse_graders.jobs import run_job
+from dlcourse_graders.nbgrader_rules import is_manual
 from dlcourse_graders.results import Status, SubmissionResult
 from dlcourse_graders.sandbox_engine import SandboxEngine, record_result
 
@@ -38,6 +42,10 @@ _REGIONS = {
     "solution": (re.compile(r"###\s*BEGIN SOLUTION"), re.compile(r"###\s*END SOLUTION")),
     "hidden": (re.compile(r"###\s*BEGIN HIDDEN TESTS"), re.compile(r"###\s*END HIDDEN TESTS")),
 }
+AUTOTESTS = "autotests.yml"
+BY_CHECK = "dlcourse check (tamper-proof)"
+BY_TESTS = "nbgrader-style tests in the sandbox (hardened, not tamper-proof)"
+BY_HAND = "by hand (no automatic points)"
 SOLUTION_STUDENT = "validate-solution"
 RELEASE_STUDENT = "validate-release"
 
@@ -154,30 +162,34 @@ def validate_assignment(course: Course, assignment: str, keep: Path | None = Non
     try:
         scratch = init_course(scratch_root / "course", course_config(course).course_id)
         shutil.copytree(source_dir, scratch.source_dir(assignment))
+        if (course.root / AUTOTESTS).is_file():  # generate_assignment reads it from the course root
+            shutil.copy(course.root / AUTOTESTS, scratch.root / AUTOTESTS)
         release_dir = generate_assignment(scratch, assignment)
         _check_release(report, source_dir, release_dir)
         for student, folder in ((SOLUTION_STUDENT, source_dir), (RELEASE_STUDENT, release_dir)):
             shutil.copytree(folder, scratch.submitted_dir(student, assignment))
+        _answer_release(release_dir, source_dir, scratch.submitted_dir(SOLUTION_STUDENT, assignment))
         budget = sum(time_limit(p) for p in sorted(source_dir.glob("*.ipynb")))
         report.solution_seconds = _execution_seconds(source_dir, budget)
         report.add("time budget", report.solution_seconds <= budget,
                    f"solution runs in {report.solution_seconds:.1f} s (budget {budget:.0f} s)")
+        cells = grading_plan(source_dir)
+        automatic = sum(c.points for c in cells if c.how != BY_HAND)
         engine = SandboxEngine(hooks=hooks)
         solution = _grade(engine, scratch, assignment, SOLUTION_STUDENT, report)
         report.grading_seconds = solution.seconds
-        report.add("solution scores full marks", _full_marks(solution),
-                   f"{solution.status}, {solution.score}/{solution.max_score} {solution.message}".strip())
+        report.add("solution earns every automatic point", _earns(solution, automatic),
+                   f"{solution.status}, {solution.score}/{automatic:g} automatic points "
+                   f"(of {solution.max_score:g}) {solution.message}".strip())
         untouched = _grade(engine, scratch, assignment, RELEASE_STUDENT, report)
         report.add("untouched release scores 0", untouched.status is Status.GRADED and untouched.score == 0,
                    f"{untouched.status}, {untouched.score}/{untouched.max_score} {untouched.message}".strip())
         report.add("has points", solution.max_score > 0, f"max score {solution.max_score:g}")
-        unchecked = _grade_cells_without_checks(source_dir)
-        report.add("every grade cell has hidden checks", not unchecked,
-                   "ok" if not unchecked else f"{', '.join(unchecked)} would be scored by public tests that run "
-                   "inside the student's process (tamperable)")
+        for cell in cells:
+            report.add(f"{cell.notebook}:{cell.grade_id} ({cell.points:g} pt)", True, cell.how)
         stock = NbgraderAutogradeEngine().grade(scratch, assignment, SOLUTION_STUDENT)
-        report.add("plain nbgrader autograde agrees", _full_marks(stock),
-                   f"solution {stock.status}, {stock.score}/{stock.max_score} with the checks in the kernel")
+        report.add("plain nbgrader autograde agrees", _earns(stock, automatic),
+                   f"solution {stock.status}, {stock.score}/{automatic:g} automatic points with the tests in the kernel")
     finally:
         if keep is None:
             shutil.rmtree(scratch_root, ignore_errors=True)
@@ -193,18 +205,52 @@ def _grade(engine: SandboxEngine, course: Course, assignment: str, student: str,
     return record_result(course, job, engine.hooks or Hooks.load(course))
 
 
-def _grade_cells_without_checks(source_dir: Path) -> list[str]:
-    missing = []
+@dataclass(frozen=True)
+class PlannedCell:
+    """How one grade or task cell is graded."""
+
+    notebook: str
+    grade_id: str
+    points: float
+    how: str
+
+
+def grading_plan(source_dir: Path) -> list[PlannedCell]:
+    """Every grade and task cell of the assignment, and how it is graded."""
+    plan = []
     for path in sorted(source_dir.glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade") and cell.cell_type == "code" and not cell.metadata.get("dlcourse", {}).get("checks"):
-                missing.append(f"{path.name}:{meta.get('grade_id')}")
-    return missing
+            if not (meta.get("grade") or meta.get("task")):
+                continue
+            checks = cell.metadata.get("dlcourse", {}).get("checks", [])
+            if checks:
+                how = f"{BY_CHECK}: {', '.join(checks)}"
+            elif meta.get("task") or is_manual(cell) or cell.cell_type != "code":
+                how = BY_HAND
+            else:
+                how = BY_TESTS
+            plan.append(PlannedCell(path.name, str(meta.get("grade_id")), float(meta.get("points") or 0), how))
+    return plan
 
 
-def _full_marks(result: SubmissionResult) -> bool:
-    return result.status is Status.GRADED and result.score is not None and abs(result.score - result.max_score) < 1e-6
+def _answer_release(release_dir: Path, source_dir: Path, target: Path) -> None:
+    """The solution as a student would submit it: the release (autotests expanded, hidden
+    tests cleared) with every answer cell holding the source's solution."""
+    for release_path in sorted(release_dir.glob("*.ipynb")):
+        source = nbformat.read(source_dir / release_path.name, as_version=4)
+        answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                   if c.metadata.get("nbgrader", {}).get("solution") and c.metadata["nbgrader"].get("grade_id")}
+        notebook = nbformat.read(release_path, as_version=4)
+        for cell in notebook.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in answers:
+                cell.source = answers[grade_id]
+        nbformat.write(notebook, target / release_path.name)
+
+
+def _earns(result: SubmissionResult, automatic: float) -> bool:
+    return result.status is Status.GRADED and result.score is not None and abs(result.score - automatic) < 1e-6
 
 
 def _check_release(report: ValidationReport, source_dir: Path, release_dir: Path) -> None:
