@@ -18,11 +18,13 @@ cells left for manual grading). Run it to print the side-by-side table::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,16 +228,24 @@ def table(rows: list[tuple[str, str, Outcome, Outcome]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@contextlib.contextmanager
+def scratch_folder(description: str, prefix: str) -> Iterator[Path]:
+    """The folder a comparison script builds its courses in: ``--keep DIR`` keeps them there,
+    otherwise a temporary folder removed afterwards."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--keep", type=Path, help="build the courses here and keep them")
-    args = parser.parse_args()
-    root = args.keep or Path(tempfile.mkdtemp(prefix="dlcourse-parity-"))
+    keep = parser.parse_args().keep
+    root = keep or Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        rows, _ = compare(root)
+        yield root
     finally:
-        if args.keep is None:
+        if keep is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> int:
+    with scratch_folder(__doc__.splitlines()[0], "dlcourse-parity-") as root:
+        rows, _ = compare(root)
     print(table(rows))
     differ = [(a, s) for a, s, stock, ours in rows if (a, s) not in ATTEMPTS and stock != ours]
     print(f"\n{len(rows)} submissions; honest ones that differ: {differ or 'none'}")

@@ -15,16 +15,14 @@ Run it to print which attacks stock ``nbgrader autograde`` and
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import tempfile
 from pathlib import Path
 
 import nbformat
 
 from dlcourse.coursedir import Course, init_course
 from dlcourse.nbgrader_ops import generate_assignment
-from nbgrader_parity import _answered, _cell, copy_course, dlcourse_grade, stock_autograde
+from nbgrader_parity import _answered, _cell, copy_course, dlcourse_grade, scratch_folder, stock_autograde
 
 from nbgrader.api import MissingEntry
 
@@ -200,16 +198,9 @@ def table(names: dict[str, str], stock: dict[str, float | None], ours: dict[str,
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", type=Path, help="build the course here and keep it")
-    args = parser.parse_args()
-    root = args.keep or Path(tempfile.mkdtemp(prefix="dlcourse-attacks-"))
-    try:
+    with scratch_folder(__doc__.splitlines()[0], "dlcourse-attacks-") as root:
         names, ours = grade_dlcourse(root)
         stock = grade_stock(root, names)
-    finally:
-        if args.keep is None:
-            shutil.rmtree(root, ignore_errors=True)
     print(table(names, stock, ours))
     attacks = [s for s in names if not s.startswith("honest")]
     print(f"\n{len(attacks)} attacks: nbgrader lets {sum((stock[s] or 0) > 0 for s in attacks)} gain points, "

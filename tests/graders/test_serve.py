@@ -46,6 +46,13 @@ def graded_events(course: Course) -> Counter:
     return Counter((e["student"], e["submitted_at"]) for e in history(course) if e["state"] == "graded")
 
 
+def submit_answered(student: Student, source: Path, grade_ids: tuple[str, ...]) -> None:
+    """The student fetches the assignment, fills in ``grade_ids`` from the solution and submits."""
+    student.run("fetch_assignment", "toy")
+    student.answer("toy", source, grade_ids)
+    student.run("submit", "toy")
+
+
 def set_due_date(course: Course, assignment: str, due: dt.datetime) -> None:
     """The instructor sets the due date in the gradebook (what formgrader's Manage Assignments edits)."""
     from dlcourse_graders.gradebook import open_gradebook
@@ -119,9 +126,7 @@ def test_serve_releases_by_policy_limits_and_survives_restarts(tmp_path, toy_env
     service = Service(course, toy_env, log, "--workers", "1")
     bob = Student(tmp_path, "bob", "toycourse", exchange, toy_env)
     try:
-        bob.run("fetch_assignment", "toy")
-        bob.answer("toy", source, BOTH)
-        bob.run("submit", "toy")
+        submit_answered(bob, source, BOTH)
         wait_for(lambda: state_of(course, "bob", 0) == "graded", FEEDBACK_BOUND, log.read_text)
         time.sleep(2)
         assert state_of(course, "bob", 0) == "graded" and bob.feedback_pages("toy") == []
@@ -144,9 +149,7 @@ def test_serve_releases_by_policy_limits_and_survives_restarts(tmp_path, toy_env
     service = Service(course, toy_env, log, "--workers", "1")
     carol = Student(tmp_path, "carol", "toycourse", exchange, toy_env)
     try:
-        carol.run("fetch_assignment", "toy")
-        carol.answer("toy", source, BOTH)
-        carol.run("submit", "toy")
+        submit_answered(carol, source, BOTH)
         wait_for(lambda: state_of(course, "carol", 0) == "graded", FEEDBACK_BOUND, log.read_text)
         time.sleep(2)  # several loops before the due date: nothing goes out
         assert state_of(course, "carol", 0) == "graded" and carol.feedback_pages("toy") == []
